@@ -1,0 +1,27 @@
+# The quick start: `make demo` runs the main job, `make test` runs the test suite.
+# Both create .venv and install what they need on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: test lint demo bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m ruff check layers datasets apps tests benchmarks
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check layers datasets apps tests benchmarks
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.layers
+
+clean:
+	rm -rf $(VENV) build *.egg-info
