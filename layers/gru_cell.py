@@ -71,17 +71,16 @@ class GRUCell(keras.layers.Layer):
             shape=(self.units, 3 * self.units),
             initializer=self.recurrent_initializer,
         )
-        # Row 0: input bias b; row 1: recurrent bias c (only meaningful with reset_after).
-        bias_rows = 2 if self.reset_after else 1
-        self.bias = self.add_weight(
-            name="bias", shape=(bias_rows, 3 * self.units), initializer=self.bias_initializer
-        )
+        # reset_after: rows [b; c], input and recurrent biases. Otherwise b alone (3H,), as Keras does.
+        bias_shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+        self.bias = self.add_weight(name="bias", shape=bias_shape, initializer=self.bias_initializer)
 
     def call(self, inputs, states, training=None):
         h_tm1 = states[0] if isinstance(states, (list, tuple)) else states
         H = self.units
 
-        x = ops.matmul(inputs, self.kernel) + self.bias[0]  # (B, 3H): all gates at once
+        input_bias = self.bias[0] if self.reset_after else self.bias
+        x = ops.matmul(inputs, self.kernel) + input_bias  # (B, 3H): all gates at once
         x_z, x_r, x_h = x[:, :H], x[:, H : 2 * H], x[:, 2 * H :]
 
         if self.reset_after:

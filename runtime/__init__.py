@@ -1,14 +1,47 @@
-"""Process-wide settings for the command-line tools, applied before TensorFlow loads.
+"""Process-wide start-up for the command-line tools: TensorFlow without its start-up noise.
 
-TensorFlow prints C++ INFO/WARNING lines (oneDNN banner, CUDA probing, CPU
-feature guard) at import time. Command-line users asked for a translation, not
-for those, so every entry point imports this module first. A user who sets
-these variables keeps their own values.
+TensorFlow 2.21 prints C++ lines at import and device discovery (the absl
+pre-init warning, the oneDNN banner, CUDA probing, the CPU feature guard).
+They go through absl before its logging is configured, so
+`TF_CPP_MIN_LOG_LEVEL` does not hide them. Command-line users asked for a
+translation, not for those, so every entry point calls `quiet_tensorflow()`
+first: it imports TensorFlow with file descriptor 2 captured and then replays
+every captured line that is not known start-up noise, so real errors still
+show. Library users who import our layers directly are not affected.
 """
 
 import os
+import re
+import sys
+import tempfile
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ INFO and WARNING
-os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
+_STARTUP_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog"
+    r"|[IWE]\d{4} [\d:. ]+\d+ (port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor|cuda_diagnostics)\.cc"
+    r"|To enable the following instructions:"
+    r"|\s*$)"
+)
+
+
+def quiet_tensorflow():
+    """Imports TensorFlow and Keras, hiding TensorFlow's C++ start-up banner. Idempotent."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # later C++ INFO/WARNING lines
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # device discovery prints too: do it now
+            import keras  # noqa: F401
+        finally:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+        captured.seek(0)
+        for line in captured.read().decode("utf-8", "replace").splitlines():
+            if not _STARTUP_NOISE.match(line):
+                print(line, file=sys.stderr)
