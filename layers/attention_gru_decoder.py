@@ -49,6 +49,7 @@ class AttentionGRUDecoder(keras.layers.Layer):
             raise ValueError(f"`units` must be a positive integer, got {units!r}")
         self.units = units
         self.attention_units = attention_units or units
+        self.supports_masking = True  # the target padding mask passes on to states, contexts, weights
 
     def build(self, inputs_shape, encoder_outputs_shape):
         embedding_dim, context_dim = inputs_shape[-1], encoder_outputs_shape[-1]
@@ -74,11 +75,11 @@ class AttentionGRUDecoder(keras.layers.Layer):
 
         def one_step(carry, step_inputs):
             state = carry[0]
-            y_prev, keep = step_inputs
+            y_prev, keep = step_inputs[:, :-1], step_inputs[:, -1:] > 0.5
             new_state, context, weights = self.step(
                 y_prev, state, encoder_outputs, encoder_outputs_mask, projected_keys
             )
-            new_state = ops.where(keep[:, None], new_state, state)  # padded step: carry over
+            new_state = ops.where(keep, new_state, state)  # padded step: carry over
             # Keras' TensorFlow `scan` requires the per-step outputs to mirror the carry.
             new_carry = (new_state, context, weights)
             return new_carry, new_carry
@@ -89,21 +90,24 @@ class AttentionGRUDecoder(keras.layers.Layer):
             ops.zeros((batch_size, encoder_outputs.shape[-1]), dtype=inputs.dtype),  # context
             ops.zeros((batch_size, source_length), dtype=inputs.dtype),  # weights
         )
-        time_major = (
-            ops.transpose(inputs, (1, 0, 2)),  # (T, B, E)
-            ops.transpose(ops.cast(inputs_mask, "bool"), (1, 0)),  # (T, B)
-        )
+        # One scanned tensor, the mask riding along as a last feature: Keras' TensorFlow `scan`
+        # fails on several scanned tensors when the time axis length is unknown.
+        keep = ops.cast(inputs_mask, inputs.dtype)[:, :, None]
+        time_major = ops.transpose(ops.concatenate([inputs, keep], axis=-1), (1, 0, 2))  # (T, B, E + 1)
         _, (states, contexts, weights) = ops.scan(one_step, initial_carry, time_major)
-        batch_major = lambda x: ops.transpose(x, (1, 0, 2))  # noqa: E731  (T, B, .) -> (B, T, .)
+        batch_major = lambda x: ops.transpose(x, (1, 0, 2))  # (T, B, .) -> (B, T, .)
         return batch_major(states), batch_major(contexts), batch_major(weights)
 
     def step(self, inputs, state, encoder_outputs, encoder_outputs_mask=None, projected_keys=None):
-        """One decoding step: (B, E), (B, H), (B, S, K) -> new state (B, H), context (B, K), weights (B, S)."""
+        """One decoding step: (B, E), (B, H), (B, S, K) -> state (B, H), context (B, K), weights (B, S)."""
         context, weights = self.attention(
             state, encoder_outputs, keys_mask=encoder_outputs_mask, projected_keys=projected_keys
         )
         new_state, _ = self.cell(ops.concatenate([inputs, context], axis=-1), [state])
         return new_state, context, weights
+
+    def compute_mask(self, inputs, mask=None):
+        return (mask, mask, mask)
 
     def get_config(self):
         config = super().get_config()

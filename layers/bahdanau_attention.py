@@ -8,7 +8,8 @@ from layers.masking import masked_softmax
 
 @keras.saving.register_keras_serializable(package="seqmodels")
 class BahdanauAttention(keras.layers.Layer):
-    """Additive attention of Bahdanau et al. 2015, "Neural Machine Translation by Jointly Learning to Align and Translate".
+    """Additive attention of Bahdanau et al. 2015 ("Neural Machine Translation by Jointly Learning
+    to Align and Translate").
 
         score(q, k_j) = v^T tanh(W1 q + W2 k_j + b)
         alpha_j       = softmax_j(score(q, k_j))       (0 where key j is padding)
@@ -45,6 +46,7 @@ class BahdanauAttention(keras.layers.Layer):
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"`units` must be a positive integer, got {units!r}")
         self.units = units
+        self.supports_masking = True  # a mask on the queries (target steps) passes on to the outputs
 
     def build(self, query_shape, keys_shape):
         self.query_projection = keras.layers.Dense(self.units, use_bias=False, name="W1")
@@ -76,6 +78,9 @@ class BahdanauAttention(keras.layers.Layer):
     def project_keys(self, keys):
         """W2 k + b for every key: (B, S, K) -> (B, S, U). Query-independent, so cacheable."""
         return self.key_projection(keys)
+
+    def compute_mask(self, query, mask=None):
+        return (mask, mask)
 
     def get_config(self):
         config = super().get_config()

@@ -7,7 +7,9 @@ T queries, S keys.
 Implicit Keras masks reach our layers through Keras' own convention: a call
 argument named `<tensor argument>_mask` (e.g. `query_mask`, `keys_mask`) is
 filled with the mask a previous layer (Embedding(mask_zero=True), ...) attached
-to that tensor, unless the caller passes one explicitly.
+to that tensor, unless the caller passes one explicitly. Beware: `keras.ops`
+arithmetic between layers (`x + positions(x)`) drops the implicit mask, so
+models pass padding masks explicitly after such a step.
 """
 
 from keras import ops

@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from layers.masking import causal_mask, merge_attention_masks, masked_softmax
+from layers.masking import causal_mask, masked_softmax, merge_attention_masks
 
 
 def scaled_dot_product_attention(query, key, value, mask=None, dropout=None, training=None):

@@ -1,7 +1,6 @@
 """Soft attention of a caption decoder over the locations of a CNN feature grid."""
 
 import keras
-from keras import ops
 
 from layers.bahdanau_attention import BahdanauAttention
 
@@ -44,6 +43,7 @@ class SoftVisualAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
         self.units = units
+        self.supports_masking = True  # a mask on the queries (target steps) passes on to the outputs
 
     def build(self, state_shape, features_shape):
         self.attention = BahdanauAttention(self.units, name="attention")
@@ -61,6 +61,9 @@ class SoftVisualAttention(keras.layers.Layer):
     def project_features(self, features):
         """W_a a_i + b for every location, query-independent: compute once per image."""
         return self.attention.project_keys(features)
+
+    def compute_mask(self, state, mask=None):
+        return (mask, mask)
 
     def get_config(self):
         config = super().get_config()

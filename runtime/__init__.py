@@ -17,7 +17,8 @@ import tempfile
 
 _STARTUP_NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog"
-    r"|[IWE]\d{4} [\d:. ]+\d+ (port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor|cuda_diagnostics)\.cc"
+    r"|[IWE]\d{4} [\d:. ]+\d+ "
+    r"(port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor|cuda_diagnostics)\.cc"
     r"|To enable the following instructions:"
     r"|\s*$)"
 )

@@ -26,6 +26,6 @@ def assert_model_roundtrip(model, inputs, tmp_path):
     model.save(path)
     restored = keras.saving.load_model(path)
     actual = restored(inputs, training=False)
-    for a, e in zip(keras.tree.flatten(actual), keras.tree.flatten(expected)):
+    for a, e in zip(keras.tree.flatten(actual), keras.tree.flatten(expected), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(e), atol=1e-6)
     return restored

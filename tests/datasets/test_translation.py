@@ -1,0 +1,121 @@
+import re
+
+import pytest
+
+from datasets import translation
+from datasets.errors import DataError, FormatError
+from datasets.splits import SPLITS, split_of
+from datasets.translation import (
+    load_translation_examples, load_translation_pairs, translation_report,
+)
+
+# Pairs kept with the default arguments, measured on the bundled corpora; 3% tolerance.
+EXPECTED_COUNTS = {
+    "bible": {"train": 48708, "validation": 2696, "test": 2701},
+    "wesnoth": {"train": 6731, "validation": 378, "test": 366},
+    "tuxpaint": {"train": 709, "validation": 44, "test": 51},
+}
+
+
+@pytest.mark.parametrize("corpus", sorted(EXPECTED_COUNTS))
+def test_bundled_counts(bundled_cache, corpus):
+    for split, expected in EXPECTED_COUNTS[corpus].items():
+        assert len(load_translation_pairs(corpus, split)) == pytest.approx(expected, rel=0.03), split
+
+
+@pytest.mark.parametrize("corpus", sorted(EXPECTED_COUNTS))
+def test_no_key_in_two_splits(bundled_cache, corpus):
+    keys = {split: {key for key, _, _ in load_translation_examples(corpus, split)} for split in SPLITS}
+    assert not keys["train"] & keys["validation"]
+    assert not keys["train"] & keys["test"]
+    assert not keys["validation"] & keys["test"]
+    for split in SPLITS:
+        assert all(split_of(key) == split for key in keys[split])
+
+
+def test_bible_paraphrases_of_a_verse_share_a_split(bundled_cache):
+    train = load_translation_examples("bible", "train")
+    keys = [key for key, _, _ in train]
+    assert keys.count("bible:1.1.1") == 2  # Basic English and WEB, both against Louis Segond
+    french = [fr for key, _, fr in train if key == "bible:1.1.1"]
+    assert french[0] == french[1]
+
+
+def test_bible_is_clean(bundled_cache):
+    pairs = load_translation_pairs("bible", "train") + load_translation_pairs("bible", "test")
+    marker = re.compile(r"\(\d+[:.]\d+\)|\[|\]|\*")
+    assert not [p for p in pairs if marker.search(p[0]) or marker.search(p[1])]
+    assert max(len(p[0].split()) for p in pairs) <= 40
+
+
+def test_same_split_twice(bundled_cache):
+    first = load_translation_pairs("wesnoth", "test")
+    translation._load.cache_clear()  # really read the corpus again
+    assert load_translation_pairs("wesnoth", "test") == first
+
+
+def test_bundled_combines_the_corpora(bundled_cache):
+    combined = load_translation_pairs("bundled", "validation")
+    parts = sum(len(load_translation_pairs(c, "validation")) for c in translation.CORPORA)
+    assert len(combined) == pytest.approx(parts, abs=5)  # minus the few cross-corpus duplicates
+    report = translation_report()
+    assert set(report) == set(translation.CORPORA)
+    assert report["bible"]["train"]["too_long"] > 0 and report["bible"]["train"]["duplicates"] > 0
+
+
+def test_bible_pairings_and_cap(bundled_cache):
+    kjv = load_translation_pairs("bible", "train", bible_pairings=[("k", "5")])
+    assert kjv[0][0].startswith("In the beginning God created the heaven")
+    capped = translation_report("bible", max_pairs_per_corpus=1000)["bible"]
+    assert sum(counts["kept"] for counts in capped.values()) == 1000
+    assert sum(counts["capped"] for counts in capped.values()) > 50000
+
+
+def test_bad_arguments_name_the_value(bundled_cache):
+    with pytest.raises(ValueError, match="'dev'"):
+        load_translation_pairs("tuxpaint", "dev")
+    with pytest.raises(DataError, match="no-such-corpus"):
+        load_translation_pairs("no-such-corpus")
+    with pytest.raises(ValueError, match="bible_pairings.*'x'"):
+        load_translation_pairs("bible", bible_pairings=[("x", "l")])
+    with pytest.raises(ValueError, match="max_words.*-1"):
+        load_translation_pairs("tuxpaint", max_words=-1)
+
+
+def test_missing_corpus_names_make_data(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEQMODELS_DATA_DIR", str(tmp_path))
+    translation._load.cache_clear()
+    with pytest.raises(DataError, match="make data"):
+        load_translation_pairs("wesnoth")
+    translation._load.cache_clear()
+
+
+def write_anki(tmp_path, lines, name="fra.txt"):
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_anki_file(tmp_path):
+    lines = [f"Sentence number {i}.\tPhrase numéro {i}.\tCC-BY 2.0 (France) Attribution: tatoeba.org" for i in range(200)]
+    lines += ["Go.\tVa !", "Go.\tMarche.", "Go.\tVa !", "", "Run!\tCours\u00a0!"]  # attribution optional
+    path = write_anki(tmp_path, lines)
+    pairs = [p for split in SPLITS for p in load_translation_pairs(path, split)]
+    assert ("Run!", "Cours !") in pairs
+    assert len(pairs) == 203  # one duplicate "Go. / Va !" dropped
+    assert sum(c["duplicates"] for c in translation_report(path)["anki"].values()) == 1
+    go_splits = {split for split in SPLITS for en, _ in load_translation_pairs(path, split) if en == "Go."}
+    assert len(go_splits) == 1  # all translations of one English sentence in one split
+
+
+def test_anki_malformed_line_names_file_and_line(tmp_path):
+    path = write_anki(tmp_path, ["Go.\tVa !", "Hi. Salut !"], name="bad.txt")
+    with pytest.raises(FormatError, match=r"bad\.txt:2: expected english<TAB>french.*got 1"):
+        load_translation_pairs(str(path))
+
+
+def test_anki_not_utf8_names_file_and_line(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("Go.\tVa !\nSummer.\tÉté.\n".encode("latin-1"))
+    with pytest.raises(FormatError, match=r"latin1\.txt:2: expected UTF-8"):
+        load_translation_pairs(path)
