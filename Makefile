@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 data: $(STAMP)
 	$(PY) -m datasets fetch
 
-test: $(STAMP)
+test: $(STAMP) data
 	$(PY) -m ruff check layers datasets apps tests benchmarks
 	$(PY) -m pytest -q
 

@@ -18,6 +18,8 @@ Modules, one idea each:
   captions     image captions (Tux Paint stamps, StampScenes, Flickr8k / COCO style, TFDS)
   vocabulary   `standardize` and TextVectorization vocabularies built from the train split
   pipeline     length-bucketed, cached, prefetched `tf.data` batches
+  catalog      the bundled corpora's sources and licences, and the summary table
+  __main__     `python -m datasets fetch | summary`
 
 Importing this package does not import TensorFlow: the command line quiets TensorFlow first.
 """

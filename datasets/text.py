@@ -48,8 +48,8 @@ class ExampleFilter:
 
     Example:
         >>> f = ExampleFilter(max_words=3)
-        >>> f.add("train", ("Hello  world",)), f.add("test", ("hello world",)), f.add("test", ("Hello world",))
-        (('Hello world',), ('hello world',), None)
+        >>> f.add("train", ("Hello  world",)), f.add("test", ("Hello world",))
+        (('Hello world',), None)
     """
 
     def __init__(self, max_words=None, max_chars=None, seen=None):
@@ -93,3 +93,17 @@ class ExampleFilter:
     def report(self):
         """{split: {"kept": n, "empty": n, "too_long": n, "duplicates": n}} as plain dicts."""
         return {split: dict(counter) for split, counter in self.counts.items()}
+
+
+def first_non_utf8_line(path):
+    """The 1-based number of the first line of `path` that is not UTF-8, or None.
+
+    Text readers decode in blocks, so their own position does not say which line failed.
+    """
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None

@@ -13,15 +13,16 @@ so the several translations of one sentence stay together.
 Defaults and why:
   * `max_words=40`: longer pairs are mostly multi-sentence Bible verses and narration; they are
     dropped (and counted) rather than truncated, which would misalign the two sides.
-  * `bible_pairings=DEFAULT_BIBLE_PAIRINGS` (Basic English and WEB against Louis Segond, about 55k
+  * `bible_pairings=DEFAULT_BIBLE_PAIRINGS` (Basic English and WEB against Louis Segond, about 54k
     pairs): the two most modern English versions against the French version closest to today's
-    usage. All six pairings (`ALL_BIBLE_PAIRINGS`, about 165k) would drown the other corpora in
+    usage. All six pairings (`ALL_BIBLE_PAIRINGS`, about 161k) would drown the other corpora in
     archaic English. `max_pairs_per_corpus` caps any corpus further, by a stable sample of keys.
 
 Example:
-    >>> pairs = load_translation_pairs("tuxpaint", "train")
-    >>> pairs[0]
-    ('A US 1 cent piece ($.01) called a penny.', 'Une pièce de monnaie américaine de 1 cent (0,01 $), ...')
+    >>> load_translation_pairs("tuxpaint", "train")[0]
+    ('A frog.', 'Une grenouille.')
+    >>> translation_report("tuxpaint")["tuxpaint"]["test"]
+    {'kept': 51, 'empty': 0, 'too_long': 0, 'duplicates': 7}
 """
 
 import copy
@@ -115,13 +116,14 @@ def _arguments(source, max_words, bible_pairings, max_pairs_per_corpus):
     """Validates the arguments and turns them into a hashable cache key for `_load`."""
     if max_words is not None and (not isinstance(max_words, int) or max_words < 1):
         raise ValueError(f"max_words must be a positive integer or None; got {max_words!r}")
-    if max_pairs_per_corpus is not None and (not isinstance(max_pairs_per_corpus, int) or max_pairs_per_corpus < 1):
-        raise ValueError(f"max_pairs_per_corpus must be a positive integer or None; got {max_pairs_per_corpus!r}")
+    cap = max_pairs_per_corpus
+    if cap is not None and (not isinstance(cap, int) or cap < 1):
+        raise ValueError(f"max_pairs_per_corpus must be a positive integer or None; got {cap!r}")
     pairings = tuple(tuple(p) for p in bible_pairings)
     for en, fr in pairings:
         if en not in BIBLE_ENGLISH or fr not in BIBLE_FRENCH:
-            raise ValueError(f"bible_pairings must pair an English code in {sorted(BIBLE_ENGLISH)} with a French code "
-                             f"in {sorted(BIBLE_FRENCH)}; got {(en, fr)!r}")
+            raise ValueError(f"bible_pairings must pair an English code in {sorted(BIBLE_ENGLISH)} with a "
+                             f"French code in {sorted(BIBLE_FRENCH)}; got {(en, fr)!r}")
     source = os.fspath(source)
     if source == "bundled":
         sources = CORPORA
@@ -131,13 +133,14 @@ def _arguments(source, max_words, bible_pairings, max_pairs_per_corpus):
         path = Path(source).resolve()
         sources = (("anki", str(path), path.stat().st_mtime_ns),)  # a changed file is read again
     else:
-        raise DataError(f"source must be 'bundled', one of {', '.join(CORPORA)}, or the path of an Anki file; "
-                        f"got {source!r} (no such file)")
-    return sources, max_words, pairings, max_pairs_per_corpus
+        raise DataError(f"source must be 'bundled', one of {', '.join(CORPORA)}, or the path of an Anki "
+                        f"file; got {source!r} (no such file)")
+    # The cache directory is part of the key: a changed $SEQMODELS_DATA_DIR must be read again.
+    return sources, max_words, pairings, max_pairs_per_corpus, str(cache.cache_dir())
 
 
 @functools.lru_cache(maxsize=8)
-def _load(sources, max_words, bible_pairings, max_pairs_per_corpus):
+def _load(sources, max_words, bible_pairings, max_pairs_per_corpus, _cache_dir):
     """Reads, filters and splits `sources`; returns ({split: [(key, en, fr)]}, report)."""
     seen = set()  # shared, so a pair found in two combined corpora is kept once
     splits = {"train": [], "validation": [], "test": []}

@@ -58,7 +58,8 @@ def tokenize(text):
     return standardize(text).numpy().decode("utf-8").split()
 
 
-def build_vectorizer(train_texts, max_tokens=None, output_sequence_length=None, ragged=False, batch_size=1024):
+def build_vectorizer(train_texts, max_tokens=None, output_sequence_length=None, ragged=False,
+                     batch_size=1024):
     """Builds a TextVectorization whose vocabulary comes from `train_texts` only.
 
     Args:

@@ -1,48 +1,62 @@
-"""Process-wide start-up for the command-line tools: TensorFlow without its start-up noise.
+"""Process-wide start-up for the command-line tools: TensorFlow without its log noise.
 
-TensorFlow 2.21 prints C++ lines at import and device discovery (the absl
-pre-init warning, the oneDNN banner, CUDA probing, the CPU feature guard).
-They go through absl before its logging is configured, so
-`TF_CPP_MIN_LOG_LEVEL` does not hide them. Command-line users asked for a
-translation, not for those, so every entry point calls `quiet_tensorflow()`
-first: it imports TensorFlow with file descriptor 2 captured and then replays
-every captured line that is not known start-up noise, so real errors still
-show. Library users who import our layers directly are not affected.
+TensorFlow 2.21 writes C++ log lines to stderr through absl before absl's logging is set up:
+at import (the absl pre-init warning, the oneDNN banner, CUDA probing, the CPU feature guard)
+and later (oneDNN fallbacks). `TF_CPP_MIN_LOG_LEVEL` does not hide them. Command-line users
+asked for a translation, not for those, so every entry point calls `quiet_tensorflow()` first.
+It routes file descriptor 2 through a pipe whose reader drops C++ INFO/WARNING lines and the
+known harmless errors, and passes everything else (Python tracebacks, real errors) on
+unchanged. Library users who import our layers directly are not affected.
 """
 
+import atexit
 import os
 import re
 import sys
-import tempfile
+import threading
 
-_STARTUP_NOISE = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog"
-    r"|[IWE]\d{4} [\d:. ]+\d+ "
-    r"(port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor|cuda_diagnostics)\.cc"
-    r"|To enable the following instructions:"
-    r"|\s*$)"
+_NOISE = re.compile(
+    rb"^(WARNING: All log messages before absl::InitializeLog"
+    rb"|[IW]\d{4} [\d:.]+\s+\d+ \S+\.cc:\d+\]"  # C++ INFO and WARNING
+    rb"|E\d{4} [\d:.]+\s+\d+ (cuda_platform|cuda_executor|cuda_diagnostics|util)\.cc:\d+\]"
+    rb"|To enable the following instructions:)"
 )
+_installed = False
 
 
 def quiet_tensorflow():
-    """Imports TensorFlow and Keras, hiding TensorFlow's C++ start-up banner. Idempotent."""
+    """Filters TensorFlow's C++ log lines out of stderr, then imports TensorFlow. Idempotent."""
+    global _installed
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # later C++ INFO/WARNING lines
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved_fd = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow as tf
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not _installed:
+        _installed = True
+        _filter_stderr()
+    import tensorflow  # noqa: F401
 
-            tf.config.list_physical_devices()  # device discovery prints too: do it now
-            import keras  # noqa: F401
-        finally:
-            os.dup2(saved_fd, 2)
-            os.close(saved_fd)
-        captured.seek(0)
-        for line in captured.read().decode("utf-8", "replace").splitlines():
-            if not _STARTUP_NOISE.match(line):
-                print(line, file=sys.stderr)
+    tensorflow.config.list_physical_devices()  # device discovery logs too: do it now
+
+
+def _filter_stderr():
+    read_end, write_end = os.pipe()
+    real_stderr = os.dup(2)
+    sys.stderr.flush()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward():
+        with os.fdopen(read_end, "rb") as lines:
+            for line in lines:
+                if not _NOISE.match(line):
+                    os.write(real_stderr, line)
+
+    reader = threading.Thread(target=forward, name="stderr-filter", daemon=True)
+    reader.start()
+
+    def drain():
+        # Close our end of the pipe so the reader sees EOF and forwards the last lines.
+        sys.stderr.flush()
+        os.dup2(real_stderr, 2)
+        reader.join(timeout=2)
+
+    atexit.register(drain)

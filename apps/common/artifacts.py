@@ -1,0 +1,64 @@
+"""A trained model's directory: everything `predict`, `eval` and `export` need, no training code.
+
+    <dir>/config.json         architecture, its arguments, token ids, length limits, provenance
+    <dir>/model.keras         the Keras model (weights and config; no optimizer state)
+    <dir>/*_vocabulary.txt    vocabularies, one token per line
+    <dir>/serving/            the exported SavedModel (strings in, strings out)
+    <dir>/README.md           the model card
+"""
+
+import json
+import os
+import zipfile
+
+import keras
+
+from apps.common.cli import UserError
+
+CONFIG_FILE, MODEL_FILE, SERVING_DIR = "config.json", "model.keras", "serving"
+
+
+def read_config(model_dir):
+    path = os.path.join(model_dir, CONFIG_FILE)
+    if not os.path.isdir(model_dir):
+        raise UserError(f"model directory {model_dir} does not exist")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise UserError(f"{model_dir} is not a model directory: {CONFIG_FILE} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path} is corrupted: {error}") from None
+
+
+def load_keras_model(model_dir):
+    """The trained Keras model; a missing or corrupted file is a `UserError`."""
+    path = os.path.join(model_dir, MODEL_FILE)
+    if not os.path.isfile(path):
+        raise UserError(f"{path} is missing")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as error:
+        raise UserError(f"{path} could not be loaded ({type(error).__name__}: {error})") from None
+
+
+def save_keras_model(model, model_dir):
+    """Saves weights and architecture without the optimizer state (half the size)."""
+    clone = model.__class__.from_config(model.get_config())
+    clone.build_from_config(model.get_build_config()) if model.get_build_config() else None
+    clone.set_weights(model.get_weights())
+    clone.save(os.path.join(model_dir, MODEL_FILE))
+
+
+def load_serving(model_dir):
+    """The exported SavedModel (what `predict` runs); a missing or broken one is a `UserError`."""
+    import tensorflow as tf
+
+    read_config(model_dir)  # says clearly when the directory is missing or not a model
+    path = os.path.join(model_dir, SERVING_DIR)
+    if not os.path.isdir(path):
+        raise UserError(f"{path} is missing: run `export` for this model first")
+    try:
+        return tf.saved_model.load(path)
+    except Exception as error:  # TF raises many types for a damaged SavedModel
+        raise UserError(f"{path} could not be loaded ({type(error).__name__})") from None

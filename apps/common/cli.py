@@ -1,0 +1,38 @@
+"""Command-line plumbing shared by every app: errors as one line, exit codes, progress.
+
+An app's `__main__` builds an argparse parser with one sub-command per verb and calls
+`run(main, argv)`. User errors (`UserError`, and the data loaders' `DataError`) print one line
+`error: ...` on stderr and exit with status 2; Ctrl-C exits with 130; nothing else is caught,
+so a bug still shows its traceback.
+"""
+
+import sys
+
+import runtime
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """Bad input from the user: a wrong argument, an unreadable file, a missing model."""
+
+
+def run(main, argv=None):
+    """Calls `main(argv)` and turns user errors into one line on stderr and exit status 2."""
+    from datasets.errors import DataError
+
+    try:
+        status = main(sys.argv[1:] if argv is None else argv)
+    except (UserError, DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return status or 0
+
+
+def start_tensorflow():
+    """Imports TensorFlow without its start-up noise; call before anything imports it."""
+    runtime.quiet_tensorflow()

@@ -1,0 +1,196 @@
+"""Greedy and beam search over a model's `step` function: one compiled `tf.while_loop` each.
+
+Every sequence model of the suite (translation, captioning, generation) decodes through here.
+A model provides
+
+    step(tokens, state, constants, index) -> (logits, attention, state)
+
+    tokens:    (N,) int32, the previous token of each hypothesis.
+    state:     nested tensors with leading dimension N that change from step to step (a GRU
+               state, a Transformer's key/value caches); beam search reorders them.
+    constants: nested tensors with leading dimension N that never change (encoder outputs,
+               their projections, the source mask); tiled once per beam, never reordered,
+               since all beams of one example share them.
+    index:     scalar int32, the position of the new token (for caches and positions).
+    logits:    (N, V).  attention: (N, S), the weights over the source (zeros if none).
+
+N is B for greedy search and B * K for a beam of K. Shapes: B batch, K beams, L maximum
+output length, S source length, V vocabulary.
+"""
+
+from typing import NamedTuple
+
+import tensorflow as tf
+
+_NEG_INF = -1e9
+
+
+class DecodeResult(NamedTuple):
+    tokens: tf.Tensor  # (B, L) int32, END then END-padding after each hypothesis
+    attention: tf.Tensor  # (B, L, S) the attention weights of each output token
+    lengths: tf.Tensor  # (B,) int32, tokens up to and including END
+    scores: tf.Tensor  # (B,) log-probability, divided by the length penalty for beams
+
+
+def decode(
+    step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size=1, length_penalty=0.6
+):
+    """Greedy search when `beam_size` is 1, else beam search. See the module docstring.
+
+    Args:
+        max_lengths: (B,) int32, the most tokens (END included) each example may produce,
+            e.g. relative to its source length; END is forced at the last one.
+        attention_length: scalar int32, S.
+        beam_size: int or scalar int32 tensor, K.
+        length_penalty: alpha of the GNMT penalty ((5 + length) / 6) ** alpha used to rank
+            finished beams; 0 ranks by total log-probability.
+    """
+    if isinstance(beam_size, int) and beam_size == 1:
+        return greedy_search(step, state, constants, start_id, end_id, max_lengths, attention_length)
+    return beam_search(
+        step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size, length_penalty
+    )
+
+
+def greedy_search(step, state, constants, start_id, end_id, max_lengths, attention_length):
+    """The most probable next token at each step, until END or the length limit."""
+    max_lengths = tf.cast(max_lengths, tf.int32)
+    batch_size = tf.shape(max_lengths)[0]
+    max_length = tf.reduce_max(max_lengths)
+    tokens = tf.fill([batch_size, max_length], tf.cast(end_id, tf.int32))
+    attention = tf.zeros([batch_size, max_length, attention_length])
+    previous = tf.fill([batch_size], tf.cast(start_id, tf.int32))
+    finished = tf.zeros([batch_size], tf.bool)
+    lengths = tf.zeros([batch_size], tf.int32)
+    scores = tf.zeros([batch_size])
+
+    def body(index, previous, state, tokens, attention, finished, lengths, scores):
+        logits, weights, state = step(previous, state, constants, index)
+        log_probs = _force_end_at_limit(tf.nn.log_softmax(logits), index, max_lengths, end_id)
+        token = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
+        token = tf.where(finished, end_id, token)
+        scores += tf.where(finished, 0.0, tf.reduce_max(log_probs, axis=-1))
+        lengths += tf.cast(~finished, tf.int32)
+        tokens = _write_column(tokens, index, token)
+        attention = _write_column(attention, index, weights)
+        finished = finished | tf.equal(token, end_id)
+        return index + 1, token, state, tokens, attention, finished, lengths, scores
+
+    def not_done(index, previous, state, tokens, attention, finished, *_):
+        return tf.logical_and(index < max_length, ~tf.reduce_all(finished))
+
+    loop = _while_loop(not_done, body, (0, previous, state, tokens, attention, finished, lengths, scores))
+    _, _, _, tokens, attention, _, lengths, scores = loop
+    return DecodeResult(tokens, attention, lengths, scores)
+
+
+def beam_search(
+    step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size, length_penalty=0.6
+):
+    """Keeps the K most probable prefixes per example; returns the best by penalised score.
+
+    Beams are folded into the batch (N = B * K). A finished beam extends only with END at no
+    cost, so it keeps its score while competing with the live ones.
+    """
+    max_lengths = tf.cast(max_lengths, tf.int32)
+    beam_size = tf.cast(beam_size, tf.int32)
+    batch_size = tf.shape(max_lengths)[0]
+    max_length = tf.reduce_max(max_lengths)
+
+    tile = lambda x: tf.repeat(x, beam_size, axis=0)  # (B, ...) -> (B * K, ...)
+    state = tf.nest.map_structure(tile, state)
+    constants = tf.nest.map_structure(tile, constants)
+    beam_max_lengths = tile(max_lengths)
+
+    # Only beam 0 is live at first, so the K beams do not start as K copies of one hypothesis.
+    scores = tf.tile(
+        tf.concat([[0.0], tf.fill([beam_size - 1], _NEG_INF)], axis=0)[None], [batch_size, 1]
+    )  # (B, K)
+    tokens = tf.fill([batch_size * beam_size, max_length], tf.cast(end_id, tf.int32))
+    attention = tf.zeros([batch_size * beam_size, max_length, attention_length])
+    previous = tf.fill([batch_size * beam_size], tf.cast(start_id, tf.int32))
+    finished = tf.zeros([batch_size * beam_size], tf.bool)
+    lengths = tf.zeros([batch_size * beam_size], tf.int32)
+
+    def body(index, previous, state, tokens, attention, finished, lengths, scores):
+        logits, weights, state = step(previous, state, constants, index)
+        vocab_size = tf.shape(logits)[-1]
+        log_probs = _force_end_at_limit(tf.nn.log_softmax(logits), index, beam_max_lengths, end_id)
+        only_end = tf.where(tf.range(vocab_size) == end_id, 0.0, _NEG_INF)[None]  # (1, V)
+        log_probs = tf.where(finished[:, None], only_end, log_probs)  # (B * K, V)
+
+        candidates = scores[:, :, None] + tf.reshape(log_probs, [batch_size, beam_size, vocab_size])
+        scores, flat_index = tf.math.top_k(tf.reshape(candidates, [batch_size, -1]), k=beam_size)
+        parent = flat_index // vocab_size  # (B, K): which beam each survivor extends
+        token = tf.reshape(flat_index % vocab_size, [-1])  # (B * K,)
+
+        reorder = lambda x: gather_beams(x, parent)
+        state, tokens, attention, finished, lengths = tf.nest.map_structure(
+            reorder, (state, tokens, attention, finished, lengths)
+        )
+        weights = reorder(weights)
+        tokens = _write_column(tokens, index, token)
+        attention = _write_column(attention, index, weights)
+        lengths += tf.cast(~finished, tf.int32)
+        finished = finished | tf.equal(token, end_id)
+        return index + 1, token, state, tokens, attention, finished, lengths, scores
+
+    def not_done(index, previous, state, tokens, attention, finished, *_):
+        return tf.logical_and(index < max_length, ~tf.reduce_all(finished))
+
+    loop = _while_loop(not_done, body, (0, previous, state, tokens, attention, finished, lengths, scores))
+    _, _, _, tokens, attention, _, lengths, scores = loop
+
+    lengths = tf.reshape(lengths, [batch_size, beam_size])
+    penalty = ((5.0 + tf.cast(lengths, tf.float32)) / 6.0) ** length_penalty
+    penalised = scores / penalty  # (B, K)
+    best = tf.argmax(penalised, axis=-1, output_type=tf.int32)  # (B,)
+    pick = lambda x: gather_beams(x, best[:, None])
+    return DecodeResult(
+        pick(tokens),
+        pick(attention),
+        tf.gather(lengths, best, batch_dims=1),
+        tf.gather(penalised, best, batch_dims=1),
+    )
+
+
+def gather_beams(x, beam_indices):
+    """Selects, for each example b, the beams `beam_indices[b]` from x of shape (B * K, ...).
+
+    Args:
+        x: (B * K, ...) with the K beams of example b at rows b * K .. b * K + K - 1.
+        beam_indices: (B, K') int32 in [0, K).
+
+    Returns:
+        (B * K', ...).
+    """
+    batch_size, new_beams = tf.shape(beam_indices)[0], tf.shape(beam_indices)[1]
+    old_beams = tf.shape(x)[0] // batch_size
+    rows = tf.range(batch_size)[:, None] * old_beams + beam_indices  # (B, K')
+    return tf.gather(x, tf.reshape(rows, [batch_size * new_beams]))
+
+
+def _while_loop(condition, body, loop_vars):
+    """tf.while_loop whose variables may change any dimension's static size between iterations.
+
+    Gathering beams or a dynamic beam size loses static sizes known on entry; shapes do not
+    actually change.
+    """
+    loop_vars = tf.nest.map_structure(tf.convert_to_tensor, loop_vars)
+    invariants = tf.nest.map_structure(lambda x: tf.TensorShape([None] * x.shape.rank), loop_vars)
+    return tf.while_loop(condition, body, loop_vars, shape_invariants=invariants)
+
+
+def _force_end_at_limit(log_probs, index, max_lengths, end_id):
+    """At an example's last allowed position, END is its only choice."""
+    at_limit = index >= max_lengths - 1  # (N,)
+    only_end = tf.where(tf.range(tf.shape(log_probs)[-1]) == end_id, 0.0, _NEG_INF)[None]
+    return tf.where(at_limit[:, None], only_end, log_probs)
+
+
+def _write_column(buffer, index, values):
+    """buffer[:, index] = values, for (N, L, ...) buffers inside a while loop."""
+    length = tf.shape(buffer)[1]
+    is_index = tf.equal(tf.range(length), index)
+    is_index = tf.reshape(is_index, [1, length] + [1] * (len(buffer.shape) - 2))
+    return tf.where(is_index, tf.expand_dims(values, 1), buffer)

@@ -1,0 +1,103 @@
+"""Training set-up shared by the apps: strategies, callbacks, schedules, masked metrics."""
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from apps.common.cli import UserError
+
+STRATEGIES = ("default", "mirrored", "multi-worker")
+
+
+def make_strategy(name):
+    """A `tf.distribute` strategy by name.
+
+    default: one device. mirrored: synchronous data parallelism over the local devices (GPUs,
+    or logical CPUs). multi-worker: the same over the machines described by `TF_CONFIG`.
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise UserError("--strategy multi-worker needs the TF_CONFIG environment variable (cluster spec)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise UserError(f"--strategy must be one of {', '.join(STRATEGIES)}; got {name!r}")
+
+
+def training_callbacks(out_dir, patience=3):
+    """Resumable, observable training: backups, TensorBoard, early stopping on validation loss.
+
+    A run killed at any point restarts from its last finished epoch when the same command is
+    run again (`BackupAndRestore`); early stopping restores the best weights.
+    """
+    return [
+        keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),
+        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True),
+    ]
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
+class WarmupInverseSqrt(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to `peak` over `warmup_steps`, then peak * sqrt(warmup_steps / step).
+
+    The Transformer recipe (Vaswani et al. 2017, 5.3), with the peak given directly.
+    """
+
+    def __init__(self, peak, warmup_steps):
+        self.peak, self.warmup_steps = peak, warmup_steps
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32") + 1.0
+        warmup = ops.cast(self.warmup_steps, "float32")
+        return self.peak * ops.minimum(step / warmup, ops.sqrt(warmup / step))
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps}
+
+
+def masked_loss(y_true, y_pred):
+    """Cross-entropy over real target tokens; id 0 (padding) does not count."""
+    loss = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+    mask = ops.cast(ops.not_equal(y_true, 0), loss.dtype)
+    return ops.sum(loss * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def masked_accuracy(y_true, y_pred):
+    """Token accuracy over real target tokens (teacher-forced)."""
+    y_true = ops.cast(y_true, "int32")
+    correct = ops.cast(ops.equal(y_true, ops.cast(ops.argmax(y_pred, axis=-1), "int32")), "float32")
+    mask = ops.cast(ops.not_equal(y_true, 0), "float32")
+    return ops.sum(correct * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def write_json(path, data):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training after `minutes` of wall time (checked after every batch).
+
+    Gives two models the same compute budget on the same machine.
+    """
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = minutes * 60.0
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self._clock, self._start = time.monotonic, time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._clock() - self._start > self.seconds:
+            self.model.stop_training = True

@@ -1,0 +1,1 @@
+"""English->French translation: attention-GRU and Transformer, beam search, BLEU, export."""

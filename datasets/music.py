@@ -1,0 +1,187 @@
+"""Music as note-event sequences: Bach chorales, O'Neill's Irish tunes, or a folder of MIDI files.
+
+Each piece becomes a float32 array of shape (T, 4), one row per note in time order
+(`NOTE_FIELDS`): MIDI pitch, step (quarter notes since the previous note started; 0 for notes
+struck together), duration (quarter notes), and voice (0 soprano .. 3 bass for the chorales, the
+part index for MIDI, 0 for the one-line ABC tunes). Tied notes are merged and rests are implied by
+the steps. The order within a chord is by voice, then pitch, so the encoding is deterministic.
+
+Bundled corpora (music21's corpus, BSD-3; see its licence file for some encodings' terms):
+  chorales  the 371 four-voice Bach chorales of `music21.corpus.chorales.Iterator()`; key: the
+            chorale's catalogue number.
+  oneills   O'Neill's "Music of Ireland" (1850), 2,009 one-line ABC tunes; key: file and tune number.
+Parsing with music21 is slow (one to two minutes per corpus), so `make data` does it once and
+caches the notes as .npz in the cache directory (`build_cache`); the loaders only read that.
+
+Example:
+    >>> piece = load_music("chorales", "train")[0]
+    >>> piece.notes.shape, piece.notes[0]
+    ((266, 4), array([67., 0., 1., 0.], dtype=float32))
+"""
+
+import collections
+import functools
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from datasets import cache
+from datasets.errors import DataError, FormatError, MissingCorpusError
+from datasets.splits import SPLITS, check_split, split_of
+
+CORPORA = ("chorales", "oneills")
+NOTE_FIELDS = ("pitch", "step", "duration", "voice")
+CACHE_VERSION = 2  # bump when the encoding changes, so old caches are parsed again
+MIDI_SUFFIXES = (".mid", ".midi")
+
+Piece = collections.namedtuple("Piece", ["key", "title", "notes"])
+Piece.__doc__ = """One piece: its split key (str), title (str) and notes ((T, 4) float32, `NOTE_FIELDS`)."""
+
+
+def load_music(source="chorales", split="train"):
+    """Returns the pieces of one split.
+
+    Args:
+        source: str or path-like, "chorales", "oneills", or a folder of .mid / .midi files.
+        split: str, "train", "validation" or "test".
+
+    Returns:
+        list of `Piece`, in corpus order.
+    """
+    check_split(split)
+    return [piece for piece in _load(_argument(source)) if split_of(piece.key) == split]
+
+
+def music_report(source="chorales"):
+    """{split: {"pieces": n, "notes": n}}."""
+    report = {s: {"pieces": 0, "notes": 0} for s in SPLITS}
+    for piece in _load(_argument(source)):
+        counts = report[split_of(piece.key)]
+        counts["pieces"] += 1
+        counts["notes"] += len(piece.notes)
+    return report
+
+
+def split_counts(corpus):
+    """{split: pieces} for the summary table."""
+    return {split: counts["pieces"] for split, counts in music_report(corpus).items()}
+
+
+def cache_path(corpus, root=None):
+    """Where the parsed notes of a bundled corpus are cached (under `root`, default the cache dir)."""
+    return Path(root or cache.cache_dir()) / "music" / f"{corpus}-v{CACHE_VERSION}.npz"
+
+
+def build_cache(corpus, root=None, progress=False):
+    """Parses a bundled corpus with music21 and writes its cache (atomically); returns the path."""
+    pieces = list(_parse_chorales(progress) if corpus == "chorales" else _parse_oneills(progress))
+    path = cache_path(corpus, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notes = np.concatenate([p.notes for p in pieces]) if pieces else np.zeros((0, 4), np.float32)
+    starts = np.cumsum([0] + [len(p.notes) for p in pieces])
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez_compressed(partial, notes=notes, starts=starts,
+                        meta=np.array(json.dumps([[p.key, p.title] for p in pieces])))
+    os.replace(partial, path)  # atomic: a reader sees the old file or the whole new one
+    return path
+
+
+def _argument(source):
+    source = os.fspath(source)
+    if source in CORPORA:
+        return (source, str(cache_path(source)))
+    path = Path(source)
+    if path.is_dir():
+        files = tuple((str(p), p.stat().st_mtime_ns) for p in sorted(path.rglob("*"))
+                      if p.suffix.lower() in MIDI_SUFFIXES)
+        if not files:
+            raise DataError(f"the folder {source!r} has no .mid or .midi files")
+        return ("midi", str(path.resolve()), files)
+    raise DataError(f"source must be one of {', '.join(CORPORA)} or a folder of MIDI files; got {source!r} "
+                    "(no such folder)")
+
+
+@functools.lru_cache(maxsize=4)
+def _load(source):
+    if source[0] == "midi":
+        return tuple(_parse_midi(source[1], [Path(f) for f, _ in source[2]]))
+    path = Path(source[1])
+    if not path.is_file():  # parsing takes minutes: `make data` does it once, not a training run
+        raise MissingCorpusError(source[0], f"no parsed notes at {path}")
+    with np.load(path) as data:
+        notes, starts, meta = data["notes"], data["starts"], json.loads(str(data["meta"]))
+    return tuple(Piece(key, title, notes[starts[i]:starts[i + 1]]) for i, (key, title) in enumerate(meta))
+
+
+def stream_to_notes(score, voices=True):
+    """Turns a music21 score into (T, 4) float32 note events (see `NOTE_FIELDS`).
+
+    Args:
+        score: a music21 Score (parts = voices) or a single-line stream.
+        voices: bool, number the parts as voices; False puts every note in voice 0.
+    """
+    from music21 import harmony
+
+    events = []
+    parts = list(score.parts) if voices and hasattr(score, "parts") and len(score.parts) else [score]
+    for voice, part in enumerate(parts):
+        for element in part.stripTies().flatten().notes:
+            if isinstance(element, harmony.ChordSymbol):  # accompaniment symbols, not notes played
+                continue
+            offset, duration = float(element.offset), float(element.duration.quarterLength)
+            for pitch in element.pitches:
+                events.append((offset, voice, pitch.midi, duration))
+    events.sort()
+    rows, previous = [], 0.0
+    for offset, voice, pitch, duration in events:
+        rows.append((pitch, offset - previous, duration, voice))
+        previous = offset
+    return np.array(rows, dtype=np.float32).reshape(-1, 4)
+
+
+def _bar(total, progress, desc):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="piece", disable=not progress)
+
+
+def _parse_chorales(progress):
+    from music21 import corpus
+
+    chorales = corpus.chorales.Iterator()
+    with _bar(len(chorales), progress, "parsing chorales") as bar:
+        for score in chorales:
+            number = score.metadata.number
+            title = score.metadata.title or f"Chorale {number}"
+            yield Piece(f"chorale:{number}", title, stream_to_notes(score))
+            bar.update()
+
+
+def _parse_oneills(progress):
+    from music21 import corpus
+
+    files = sorted(corpus.getComposer("oneills1850"))
+    with _bar(len(files), progress, "parsing O'Neill's tunes (files)") as bar:
+        for path in files:
+            parsed = corpus.parse(path)
+            for score in parsed.scores if hasattr(parsed, "scores") else [parsed]:  # an Opus, or one tune
+                number = score.metadata.number
+                notes = stream_to_notes(score, voices=False)
+                if len(notes):
+                    # Tune numbers restart in some files, so the file is part of the key.
+                    key = f"oneills:{Path(str(path)).stem}/{number}"
+                    yield Piece(key, score.metadata.title or f"Tune {number}", notes)
+            bar.update()
+
+
+def _parse_midi(folder, files):
+    from music21 import converter
+
+    for path in files:
+        try:
+            score = converter.parse(str(path), format="midi")
+        except Exception as error:  # music21 raises several unrelated types for a broken file
+            raise FormatError(path, None, f"a standard MIDI file ({type(error).__name__}: {error})") from None
+        yield Piece(f"midi:{path.relative_to(folder).as_posix()}", path.stem, stream_to_notes(score))

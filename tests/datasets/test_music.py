@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from datasets import music
+from datasets.errors import DataError, FormatError
+from datasets.music import NOTE_FIELDS, load_music, music_report
+from datasets.splits import SPLITS
+
+EXPECTED_PIECES = {
+    "chorales": {"train": 336, "validation": 18, "test": 17},
+    "oneills": {"train": 1806, "validation": 98, "test": 105},
+}
+
+
+@pytest.mark.parametrize("corpus", sorted(EXPECTED_PIECES))
+def test_bundled_pieces_per_split_and_no_leak(corpus):
+    assert music.cache_path(corpus).is_file(), "the parsed-notes cache is missing: run `make data`"
+    report = music_report(corpus)
+    for split, expected in EXPECTED_PIECES[corpus].items():
+        assert report[split]["pieces"] == pytest.approx(expected, rel=0.03)
+    keys = {s: [p.key for p in load_music(corpus, s)] for s in SPLITS}
+    everything = sum(keys.values(), [])
+    assert len(everything) == len(set(everything))  # each piece (key) in exactly one split
+
+
+def test_chorale_note_events():
+    piece = load_music("chorales", "train")[0]
+    assert piece.key == "chorale:1" and piece.title == "Aus meines Herzens Grunde"
+    notes = piece.notes
+    assert notes.dtype == np.float32 and notes.shape[1] == len(NOTE_FIELDS)
+    assert set(np.unique(notes[:, 3])) == {0, 1, 2, 3}  # four voices
+    assert (notes[:, 1] >= 0).all() and (notes[:, 2] > 0).all()
+    assert 30 <= notes[:, 0].min() and notes[:, 0].max() <= 90
+    # The first chord: all four voices struck together, soprano first.
+    np.testing.assert_array_equal(notes[:4, 1], 0)
+    np.testing.assert_array_equal(notes[:4, 3], [0, 1, 2, 3])
+
+
+def test_oneills_is_one_voice():
+    piece = load_music("oneills", "validation")[0]
+    assert set(np.unique(piece.notes[:, 3])) == {0}
+
+
+def _write_midi(path, pitches):
+    from music21 import note, stream
+
+    part = stream.Part()
+    for pitch in pitches:
+        part.append(note.Note(pitch, quarterLength=0.5))
+    stream.Score([part]).write("midi", fp=str(path))
+
+
+def test_midi_folder(tmp_path):
+    (tmp_path / "sub").mkdir()
+    for i in range(12):
+        _write_midi(tmp_path / "sub" / f"tune{i}.mid", [60 + i, 62 + i, 64 + i])
+    pieces = [p for s in SPLITS for p in load_music(tmp_path, s)]
+    assert sorted(p.key for p in pieces) == sorted(f"midi:sub/tune{i}.mid" for i in range(12))
+    tune = next(p for p in pieces if p.key == "midi:sub/tune0.mid")
+    np.testing.assert_allclose(tune.notes, [[60, 0, 0.5, 0], [62, 0.5, 0.5, 0], [64, 0.5, 0.5, 0]])
+
+
+def test_midi_folder_errors(tmp_path):
+    with pytest.raises(DataError, match="no .mid or .midi files"):
+        load_music(tmp_path)
+    (tmp_path / "broken.mid").write_bytes(b"not a midi file at all")
+    with pytest.raises(FormatError, match=r"broken\.mid: expected a standard MIDI file"):
+        load_music(tmp_path)
+    with pytest.raises(DataError, match="'no/such/folder'"):
+        load_music("no/such/folder")

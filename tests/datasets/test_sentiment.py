@@ -1,0 +1,72 @@
+import pytest
+
+from datasets.errors import DataError, FormatError
+from datasets.sentiment import load_sentiment, sentiment_classes, sentiment_report
+from datasets.splits import SPLITS, split_of
+from datasets.text import normalize
+
+EXPECTED_COUNTS = {
+    "rt_snippets": {"train": 9485, "validation": 579, "test": 502},
+    "rt_corpus": {"train": 11476, "validation": 670, "test": 606},
+}
+
+
+@pytest.mark.parametrize("corpus", sorted(EXPECTED_COUNTS))
+def test_bundled_counts_labels_and_no_leak(corpus):
+    texts = {}
+    for split, expected in EXPECTED_COUNTS[corpus].items():
+        examples = load_sentiment(corpus, split)
+        assert len(examples) == pytest.approx(expected, rel=0.03), split
+        assert {label for _, label in examples} == {0, 1}
+        texts[split] = {text for text, _ in examples}
+        assert all(split_of(normalize(text)) == split for text in texts[split])
+    assert not (texts["train"] & texts["test"]) and not (texts["train"] & texts["validation"])
+    assert sentiment_classes(corpus) == ["negative", "positive"]
+
+
+def test_rt_corpus_excludes_plot_rows():
+    report = sentiment_report("rt_corpus")
+    assert sum(counts["plot"] for counts in report.values()) == 1097
+
+
+def test_rt_snippets_balance():
+    labels = [label for split in SPLITS for _, label in load_sentiment("rt_snippets", split)]
+    assert 0.45 < sum(labels) / len(labels) < 0.55
+
+
+def test_csv_and_tsv_files(tmp_path):
+    rows = [f'"Review {i}, with a comma",{"good" if i % 2 else "bad"}' for i in range(100)]
+    csv_path = tmp_path / "reviews.csv"
+    csv_path.write_text("body,stars\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    examples = [e for split in SPLITS for e in load_sentiment(csv_path, split, text_column="body",
+                                                                label_column="stars")]
+    assert len(examples) == 100
+    assert ("Review 1, with a comma", 1) in examples
+    assert sentiment_classes(csv_path, text_column="body", label_column="stars") == ["bad", "good"]
+
+    tsv_path = tmp_path / "reviews.tsv"
+    tsv_path.write_text("label\ttext\n1\tfine film\n0\tdull film\n1\tfine film\n", encoding="utf-8")
+    examples = [e for split in SPLITS for e in load_sentiment(tsv_path, split)]
+    assert sorted(examples) == [("dull film", 0), ("fine film", 1)]
+    assert sum(c["duplicates"] for c in sentiment_report(tsv_path).values()) == 1
+
+
+def test_user_file_errors_name_file_line_and_expectation(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_text("text\tlabel\nfine\t1\nno label here\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=r"bad\.tsv:3: expected 2 tab-separated fields"):
+        load_sentiment(path)
+    path.write_text("text\tlabel\nfine\t1\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=r"bad\.tsv:1: expected a header naming the label_column 'stars'"):
+        load_sentiment(path, label_column="stars")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("text,label\nok,1\nbien joué,1\n".encode("latin-1"))
+    with pytest.raises(FormatError, match=r"latin\.csv:3: expected UTF-8"):
+        load_sentiment(latin)
+
+
+def test_unknown_source_and_unprepared_imdb(tmp_path):
+    with pytest.raises(DataError, match="'nope'"):
+        load_sentiment("nope")
+    with pytest.raises(DataError, match="imdb_reviews is not prepared"):
+        load_sentiment("imdb", data_dir=str(tmp_path))
