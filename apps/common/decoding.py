@@ -170,6 +170,18 @@ def gather_beams(x, beam_indices):
     return tf.gather(x, tf.reshape(rows, [batch_size * new_beams]))
 
 
+def suppress_tokens(step, token_ids):
+    """`step` whose logits give the `token_ids` (padding, START) no chance of being chosen."""
+    token_ids = list(token_ids)
+
+    def suppressed_step(tokens, state, constants, index):
+        logits, attention, state = step(tokens, state, constants, index)
+        banned = tf.reduce_any(tf.equal(tf.range(tf.shape(logits)[-1])[:, None], token_ids), axis=-1)
+        return tf.where(banned[None], tf.cast(_NEG_INF, logits.dtype), logits), attention, state
+
+    return suppressed_step
+
+
 def _while_loop(condition, body, loop_vars):
     """tf.while_loop whose variables may change any dimension's static size between iterations.
 

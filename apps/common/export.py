@@ -10,7 +10,7 @@ process, as does `saved_model_cli run` and TF Serving (plain TF ops and `tf.look
 
 import tensorflow as tf
 
-from apps.common.decoding import decode
+from apps.common.decoding import decode, suppress_tokens
 
 
 def join_tokens(tokens, lengths, cleanups=()):
@@ -58,11 +58,15 @@ class SequenceServer(tf.Module):
         super().__init__()
         self.model = model
         self.preprocess_layers = list(preprocess_layers)
+        # The tf.Variables under Keras' variables, tracked directly (as keras.export does), so
+        # that TF1-style loaders (saved_model_cli, TF Serving) restore every captured variable.
+        self.model_variables = [getattr(v, "value", v) for v in model.variables]
         self._preprocess = preprocess
         self._postprocess = postprocess or (lambda text: text)
         self._cleanups = tuple(cleanups)
         self.vocabulary = tf.constant(vocabulary)
         self.start_id, self.end_id = int(start_id), int(end_id)
+        self.suppressed_ids = (0, self.start_id)  # padding and START are never outputs
         self.default_beam_size, self.length_penalty = int(beam_size), float(length_penalty)
         self.serving_default = tf.function(
             lambda raw: self.generate(raw, self.default_beam_size), input_signature=[input_spec]
@@ -77,8 +81,14 @@ class SequenceServer(tf.Module):
         max_lengths = prepared["max_lengths"]
         state, constants = self.model.encode(prepared["inputs"], tf.reduce_max(max_lengths))
         result = decode(
-            self.model.step, state, constants, self.start_id, self.end_id, max_lengths,
-            attention_length=tf.shape(source_tokens)[1], beam_size=beam_size,
+            suppress_tokens(self.model.step, self.suppressed_ids),
+            state,
+            constants,
+            self.start_id,
+            self.end_id,
+            max_lengths,
+            attention_length=tf.shape(source_tokens)[1],
+            beam_size=beam_size,
             length_penalty=self.length_penalty,
         )
         words = tf.gather(self.vocabulary, result.tokens)  # (B, L)

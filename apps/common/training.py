@@ -21,7 +21,9 @@ def make_strategy(name):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # The GPUs if any, else every logical CPU device (tests split the CPU into two).
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
     if name == "multi-worker":
         if "TF_CONFIG" not in os.environ:
             raise UserError("--strategy multi-worker needs the TF_CONFIG environment variable (cluster spec)")

@@ -251,7 +251,7 @@ def train(args):
     from apps.translate import translator
     from apps.translate.model import ARCHITECTURES
     from datasets.translation import load_translation_pairs
-    from datasets.vocabulary import vectorizer_from_vocabulary
+    from datasets.vocabulary import save_vocabulary, vectorizer_from_vocabulary
 
     out = args.out or os.path.join("runs", args.model)
     os.makedirs(out, exist_ok=True)
@@ -273,15 +273,22 @@ def train(args):
         source_vectorizer, target_vectorizer = translator.build_vocabularies(
             train_pairs, args.vocabulary_size
         )
+        for vectorizer, path in zip((source_vectorizer, target_vectorizer), vocabulary_files, strict=True):
+            save_vocabulary(vectorizer, path)
+    strategy = training.make_strategy(args.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if args.batch_size % replicas:
+        raise UserError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} replicas")
+    # Keras averages the first batch over replicas before training, which needs equal shares:
+    # with several replicas, every training batch is full.
     train_data = translator.training_dataset(
-        train_pairs, source_vectorizer, target_vectorizer, args.batch_size, True
+        train_pairs, source_vectorizer, target_vectorizer, args.batch_size, True, drop_remainder=replicas > 1
     )
     validation_data = translator.training_dataset(
         validation_pairs, source_vectorizer, target_vectorizer, args.batch_size, False
     )
 
     arguments = PRESETS[args.model][args.size]
-    strategy = training.make_strategy(args.strategy)
     with strategy.scope():
         model = ARCHITECTURES[args.model](
             source_vectorizer.vocabulary_size(), target_vectorizer.vocabulary_size(), **arguments

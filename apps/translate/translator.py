@@ -50,12 +50,17 @@ def vectorize(vectorizer, texts, batch_size=2048):
     return rows
 
 
-def training_dataset(pairs, source_vectorizer, target_vectorizer, batch_size, shuffle):
-    """((source, target_in), target_out) batches, bucketed by length, cached, prefetched."""
+def training_dataset(pairs, source_vectorizer, target_vectorizer, batch_size, shuffle, drop_remainder=False):
+    """((source, target_in), target_out) batches, bucketed by length, cached, prefetched.
+
+    `drop_remainder` drops each bucket's last incomplete batch, for multi-replica training.
+    """
     source_ids = [ids[:MAX_SOURCE_TOKENS] for ids in vectorize(source_vectorizer, [e for e, _ in pairs])]
     target_ids = vectorize(target_vectorizer, [target_text(f) for _, f in pairs])
     data = sequence_dataset(source_ids, target_ids)
-    batches = bucketed_batches(data, batch_size, shuffle_buffer=len(pairs) if shuffle else None)
+    batches = bucketed_batches(
+        data, batch_size, shuffle_buffer=len(pairs) if shuffle else None, drop_remainder=drop_remainder
+    )
     return batches.map(lambda source, target: ((source, target[:, :-1]), target[:, 1:]))
 
 

@@ -1,0 +1,198 @@
+"""The translation app end to end on tiny configurations: train, translate, export, errors."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from apps.translate.__main__ import main
+
+REPO = Path(__file__).resolve().parents[2]
+PAIRS = [
+    ("I am cold.", "J'ai froid."),
+    ("I am happy.", "Je suis heureux."),
+    ("You are sad.", "Tu es triste."),
+    ("He is tall.", "Il est grand."),
+    ("She runs.", "Elle court."),
+    ("We eat bread.", "Nous mangeons du pain."),
+    ("They sing.", "Ils chantent."),
+    ("The dog sleeps.", "Le chien dort."),
+] + [(f"Number {i} is here.", f"Le numéro {i} est ici.") for i in range(60)]
+
+
+def cli(*args, stdin=None):
+    """Runs the CLI in a fresh process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "apps.translate", *args], cwd=REPO, input=stdin, capture_output=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def anki_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "fra.txt"
+    path.write_text("".join(f"{en}\t{fr}\tCC-BY 2.0 (France)\n" for en, fr in PAIRS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module", params=["attention-gru", "transformer"])
+def trained(request, anki_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp(request.param)
+    status = main(["train", "--data", str(anki_file), "--model", request.param, "--size", "tiny",
+                   "--epochs", "2", "--batch-size", "16", "--out", str(out)])
+    assert status == 0
+    return out
+
+
+def test_training_writes_a_complete_model_directory(trained):
+    for name in ("config.json", "model.keras", "source_vocabulary.txt", "target_vocabulary.txt", "serving"):
+        assert (trained / name).exists(), name
+    config = json.loads((trained / "config.json").read_text())
+    assert config["parameters"] > 0 and config["training"]["epochs_this_run"] == 2
+    assert (trained / "backup").exists() is False or not os.listdir(trained / "backup")  # finished runs clean up
+
+
+def test_export_reloads_without_our_code_and_matches(trained, tmp_path):
+    from apps.translate.translator import build_server, load_translation_model
+
+    model, source_vectorizer, target_vocabulary, _ = load_translation_model(str(trained))
+    server = build_server(model, source_vectorizer, target_vocabulary, beam_size=2)
+    sentences = ["I am cold.", "They sing.", ""]
+    expected = server.serving_default(tf.constant(sentences))["text"].numpy()
+
+    assert main(["export", "--model-dir", str(trained), "--out", str(tmp_path / "exported"), "--beam", "2"]) == 0
+    script = textwrap.dedent(
+        """
+        import sys, json
+        class NoProjectCode:  # any import of our packages fails: the SavedModel must not need them
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("layers", "apps", "datasets", "runtime"):
+                    raise ImportError("project code imported: " + name)
+        sys.meta_path.insert(0, NoProjectCode())
+        import tensorflow as tf
+        loaded = tf.saved_model.load(sys.argv[1])
+        out = loaded.signatures["serving_default"](text=tf.constant(json.loads(sys.argv[2])))
+        print(json.dumps([t.decode() for t in out["text"].numpy()]))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "exported"), json.dumps(sentences)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [t.decode() for t in expected]
+    assert expected[2] == b""  # empty input, empty translation
+
+
+def test_saved_model_cli_can_run_it(trained):
+    cli_path = Path(sys.executable).parent / "saved_model_cli"
+    result = subprocess.run(
+        [str(cli_path), "run", "--dir", str(trained / "serving"), "--tag_set", "serve",
+         "--signature_def", "serving_default", "--input_exprs", "text=['I am cold.']"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Result for output key text" in result.stdout
+
+
+def test_attention_weights_cover_real_source_tokens_only(trained):
+    loaded = tf.saved_model.load(str(trained / "serving"))
+    out = loaded.signatures["generate_with_beam"](text=tf.constant(["I am cold.", "He is tall today now."]),
+                                                  beam_size=tf.constant(3))
+    attention, source = out["attention"].numpy(), out["source_tokens"].numpy()
+    padded = source[0] == b""
+    assert padded.any()
+    assert np.all(attention[0][:, padded] == 0.0)
+
+
+def test_translate_command_and_its_options(trained, tmp_path):
+    plot = tmp_path / "attention.png"
+    result = cli("--model-dir", str(trained), "--beam", "1", "--json", "--attention", str(plot), "I am cold.")
+    assert result.returncode == 0, result.stderr.decode()
+    [record] = json.loads(result.stdout)
+    assert record["source"] == "I am cold." and isinstance(record["translation"], str)
+    assert plot.stat().st_size > 1000
+    assert b"Traceback" not in result.stderr and b"oneDNN" not in result.stderr
+
+    lines = cli("--model-dir", str(trained), "-", stdin=b"I am cold.\nThey sing.\n")
+    assert lines.returncode == 0 and len(lines.stdout.decode().splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Ça va 😀 zyxwvut qwerty", "word " * 5000, "   I am happy.   "],
+    ids=["emoji-unknown", "5000-words", "spaces"],
+)
+def test_odd_but_valid_input_is_translated(trained, text):
+    result = cli("--model-dir", str(trained), text)
+    assert result.returncode == 0, result.stderr.decode()
+    assert len(result.stdout.decode().splitlines()) == 1
+    assert b"Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        ([""], None, b"nothing to translate"),
+        (["   "], None, b"nothing to translate"),
+        (["-"], b"\xff\xfe not utf-8\n", b"not UTF-8"),
+        (["--model-dir", "/nonexistent/model", "hello"], None, b"does not exist"),
+        (["--beam", "0", "hello"], None, b"expected a positive integer, got 0"),
+        (["train", "--data", "/nonexistent/fra.txt"], None, b"no such file"),
+    ],
+)
+def test_bad_input_gives_one_error_line_and_exit_2(args, stdin, message):
+    result = cli(*args, stdin=stdin)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert b"Traceback" not in result.stderr
+
+
+def test_corrupted_model_directory_is_a_clear_error(trained, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    result = cli("--model-dir", str(broken), "hello")
+    assert result.returncode == 2 and b"corrupted" in result.stderr and b"Traceback" not in result.stderr
+
+    (broken / "config.json").write_text(json.dumps({"architecture": "transformer"}))
+    (broken / "serving").mkdir()
+    (broken / "serving" / "saved_model.pb").write_bytes(b"garbage")
+    result = cli("--model-dir", str(broken), "hello")
+    assert result.returncode == 2 and b"could not be loaded" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_malformed_anki_file_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("Hello.\tBonjour.\tCC\nno tab on this line\n", encoding="utf-8")
+    result = cli("train", "--data", str(path), "--size", "tiny", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert f"{path}:2".encode() in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_mirrored_strategy_trains_on_two_logical_cpus(anki_file, tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys, runtime
+        runtime.quiet_tensorflow()
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from apps.common.training import make_strategy
+        assert make_strategy("mirrored").num_replicas_in_sync == 2
+        from apps.translate.__main__ import main
+        sys.exit(main(sys.argv[1:]))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "train", "--data", str(anki_file), "--model", "attention-gru", "--size",
+         "tiny", "--epochs", "1", "--batch-size", "4", "--strategy", "mirrored", "--out", str(tmp_path / "mirrored")],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "mirrored" / "serving").exists()
