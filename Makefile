@@ -29,3 +29,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+demo: $(STAMP)
+	$(PY) -m apps.translate "Jane went to Africa last September." "I am cold."

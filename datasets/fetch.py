@@ -154,8 +154,14 @@ def apt_download(package, directory):
     """`apt-get download package` into `directory`; returns the .deb's path."""
     if shutil.which("apt-get") is None:
         raise DataError(f"apt-get not found: the Debian package {package} needs a Debian or Ubuntu system")
-    _run(["apt-get", "download", "-q", package],
-         f"apt-get could not download {package} (try `apt-get update`)", cwd=directory)
+    try:
+        _run(["apt-get", "download", "-q", package], f"apt-get could not download {package}", cwd=directory)
+    except DataError:
+        # A fresh machine (CI) may have no package lists yet: refresh them once, then retry.
+        if os.geteuid() != 0:
+            raise DataError(f"apt-get could not download {package}: run `apt-get update` as root first") from None
+        _run(["apt-get", "update", "-q"], "apt-get update failed")
+        _run(["apt-get", "download", "-q", package], f"apt-get could not download {package}", cwd=directory)
     debs = sorted(Path(directory).glob(f"{package}_*.deb"))
     if not debs:
         raise DataError(f"apt-get download {package} left no .deb in {directory}")
