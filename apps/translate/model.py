@@ -39,7 +39,11 @@ class AttentionGRUTranslator(keras.Model):
         h_1..h_S = BiGRU(E_src x)                               encoder, (B, S, H)
         s_0      = tanh(W_init mean(h))                          initial decoder state
         s_t, c_t = AttentionGRUDecoder(y_{t-1}, s_{t-1}, h)      attend with s_{t-1}, then update
-        p(y_t)   = softmax(W_o tanh(W_r [s_t; c_t; y_{t-1}]))    deep output
+        p(y_t)   = softmax(W_o LayerNorm(W_r [s_t; c_t; y_{t-1}]))
+
+    The readout is normalised rather than squashed: with the paper's tanh (or maxout) deep
+    output this model sat at unigram loss for hundreds of steps on the bundled corpus, while
+    a LayerNorm readout learned as fast as the tutorial baseline (measured, see the card).
 
     Args:
         source_vocab_size, target_vocab_size: int.
@@ -64,7 +68,8 @@ class AttentionGRUTranslator(keras.Model):
             target_vocab_size, embedding_dim, name="target_embedding"
         )
         self.decoder = AttentionGRUDecoder(units, name="decoder")
-        self.readout = keras.layers.Dense(units, activation="tanh", name="readout")
+        self.readout = keras.layers.Dense(units, name="readout")
+        self.readout_norm = keras.layers.LayerNormalization(name="readout_norm")
         self.logits = keras.layers.Dense(target_vocab_size, name="logits")
         self.dropout = keras.layers.Dropout(dropout)
 
@@ -97,7 +102,7 @@ class AttentionGRUTranslator(keras.Model):
         return memory, source_mask, self.initial_state(_masked_mean(memory, source_mask))
 
     def _output(self, states, contexts, embedded, training):
-        features = self.readout(ops.concatenate([states, contexts, embedded], axis=-1))
+        features = self.readout_norm(self.readout(ops.concatenate([states, contexts, embedded], axis=-1)))
         return self.logits(self.dropout(features, training=training))
 
     def get_config(self):
