@@ -18,11 +18,11 @@ data: $(STAMP)
 	$(PY) -m datasets fetch
 
 test: $(STAMP) data
-	$(PY) -m ruff check layers datasets apps tests benchmarks
+	$(PY) -m ruff check layers datasets apps runtime tests benchmarks
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check layers datasets apps tests benchmarks
+	$(PY) -m ruff check layers datasets apps runtime tests benchmarks
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.layers

@@ -24,8 +24,7 @@ import tensorflow as tf  # noqa: E402
 
 from apps.common import artifacts  # noqa: E402
 from apps.common.decoding import greedy_search, suppress_tokens  # noqa: E402
-from apps.translate.__main__ import SHIPPED  # noqa: E402
-from apps.translate.translator import END, START, load_translation_model  # noqa: E402
+from apps.translate.translator import START, load_translation_model, shipped_model_dir  # noqa: E402
 from datasets.translation import load_translation_pairs  # noqa: E402
 
 
@@ -60,18 +59,19 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    directory = args.model_dir or str(SHIPPED / args.model)
+    directory = args.model_dir or shipped_model_dir(args.model)
     model, source_vectorizer, vocabulary, config = load_translation_model(directory)
     architecture = config["architecture"]
     english = [e for e, _ in load_translation_pairs("bundled", "test")[: args.batch]]
     source_ids = tf.cast(source_vectorizer(tf.constant(english)), tf.int32).numpy()
-    start_id, end_id = vocabulary.index(START), vocabulary.index(END)
+    start_id = vocabulary.index(START)
 
     @tf.function
     def compiled_greedy(source):
-        state, constants = model.encode(source, args.steps)
-        lengths = tf.fill([tf.shape(source)[0]], args.steps + 1)  # no END before `steps` tokens
-        # END never wins here: decode exactly `steps` tokens, like the tutorial loop.
+        # END id -1 matches no token, so nothing stops early; the limit (and the cache) is one
+        # longer than the `steps` tokens kept, as the last position is reserved for END.
+        state, constants = model.encode(source, args.steps + 1)
+        lengths = tf.fill([tf.shape(source)[0]], args.steps + 1)
         step = suppress_tokens(model.step, (0, start_id))
         result = greedy_search(step, state, constants, start_id, -1, lengths, tf.shape(source)[1])
         return result.tokens[:, : args.steps]
@@ -79,6 +79,8 @@ def main():
     ours = compiled_greedy(source_ids).numpy()  # trace and compile once
     theirs = tutorial_style_greedy(model, source_ids, args.steps, start_id, architecture)
     agreement = float(np.mean(ours == theirs))
+    if agreement < 0.99:  # the same weights must give the same greedy tokens (float noise aside)
+        raise SystemExit(f"the two decoders disagree on {1 - agreement:.1%} of the tokens")
 
     def timed(fn):
         times = []
@@ -103,7 +105,6 @@ def main():
     latency = timed(lambda: signature(text=sentence))
     beam = config.get("beam_size", 4)
     print(f"  exported SavedModel, one sentence, beam {beam}: {latency * 1e3:.0f} ms")
-    del end_id
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ models pass padding masks explicitly after such a step.
 
 from keras import ops
 
-# Large enough that exp(score - max) underflows to exactly 0 in float32, small
-# enough not to overflow float16 arithmetic once cast.
-_LARGE_NEGATIVE = -1e9
+
+def _large_negative(dtype):
+    """A score that softmax turns into exactly 0, representable in `dtype` (float16 tops at 65504)."""
+    return -3e4 if str(dtype).endswith("float16") else -1e9
 
 
 def causal_mask(query_length, key_length, start_index=0):
@@ -72,6 +73,6 @@ def masked_softmax(scores, mask=None, axis=-1):
     if mask is None:
         return ops.softmax(scores, axis=axis)
     mask = ops.cast(mask, "bool")
-    scores = ops.where(mask, scores, ops.cast(_LARGE_NEGATIVE, scores.dtype))
+    scores = ops.where(mask, scores, ops.cast(_large_negative(scores.dtype), scores.dtype))
     weights = ops.softmax(scores, axis=axis)
     return ops.where(mask, weights, ops.zeros_like(weights))

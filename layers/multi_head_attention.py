@@ -97,6 +97,7 @@ class MaskedMultiHeadAttention(keras.layers.Layer):
         self.use_bias = use_bias
         self.output_dim = output_dim
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.supports_masking = True  # the queries' padding mask passes on to the output
 
     def build(self, query_shape, value_shape, key_shape=None):
         key_shape = key_shape or value_shape
@@ -208,6 +209,9 @@ class MaskedMultiHeadAttention(keras.layers.Layer):
     def _split_heads(self, x, head_dim):
         shape = ops.shape(x)
         return ops.reshape(x, (shape[0], shape[1], self.num_heads, head_dim))  # (B, T, h, d)
+
+    def compute_mask(self, query, mask=None):
+        return (mask, None)
 
     def get_config(self):
         config = super().get_config()

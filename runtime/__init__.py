@@ -16,7 +16,7 @@ import sys
 import threading
 
 _NOISE = re.compile(
-    rb"^(WARNING: All log messages before absl::InitializeLog"
+    rb"(WARNING: All log messages before absl::InitializeLog"
     rb"|[IW]\d{4} [\d:.]+\s+\d+ \S+\.cc:\d+\]"  # C++ INFO and WARNING
     rb"|E\d{4} [\d:.]+\s+\d+ (cuda_platform|cuda_executor|cuda_diagnostics|util)\.cc:\d+\]"
     rb"|To enable the following instructions:)"
@@ -45,10 +45,24 @@ def _filter_stderr():
     os.close(write_end)
 
     def forward():
-        with os.fdopen(read_end, "rb") as lines:
-            for line in lines:
-                if not _NOISE.match(line):
-                    os.write(real_stderr, line)
+        # Pieces end at "\n" or "\r", so progress bars (which redraw with "\r") stay live.
+        pending = b""
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                pieces = re.split(rb"(?<=[\r\n])", pending + chunk)
+                pending = pieces.pop()  # an unfinished piece waits for its end
+                for piece in pieces:
+                    _write_without_noise(real_stderr, piece)
+        _write_without_noise(real_stderr, pending)
+
+    def _write_without_noise(fd, piece):
+        # A log line can follow a progress bar's text on the same line (tqdm ends lines with
+        # no newline), so noise is cut wherever it starts.
+        noise = _NOISE.search(piece)
+        if noise:
+            piece = piece[: noise.start()]
+        if piece:
+            os.write(fd, piece)
 
     reader = threading.Thread(target=forward, name="stderr-filter", daemon=True)
     reader.start()

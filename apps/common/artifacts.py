@@ -24,11 +24,25 @@ def read_config(model_dir):
         raise UserError(f"model directory {model_dir} does not exist")
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            config = json.load(f)
     except FileNotFoundError:
         raise UserError(f"{model_dir} is not a model directory: {CONFIG_FILE} is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError) as error:
         raise UserError(f"{path} is corrupted: {error}") from None
+    if not isinstance(config, dict):
+        raise UserError(f"{path} is corrupted: expected a JSON object")
+    return config
+
+
+def read_vocabulary(model_dir, name):
+    """A vocabulary file of a model directory, one token per line."""
+    from datasets.vocabulary import load_vocabulary
+
+    path = os.path.join(model_dir, name)
+    try:
+        return load_vocabulary(path)
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path} could not be read ({type(error).__name__})") from None
 
 
 def load_keras_model(model_dir):
@@ -42,10 +56,13 @@ def load_keras_model(model_dir):
         raise UserError(f"{path} could not be loaded ({type(error).__name__}: {error})") from None
 
 
-def save_keras_model(model, model_dir):
-    """Saves weights and architecture without the optimizer state (half the size)."""
+def save_keras_model(model, model_dir, example_inputs):
+    """Saves architecture and weights without the optimizer state (half the size).
+
+    `example_inputs` build a fresh copy of the model, into which the weights are copied.
+    """
     clone = model.__class__.from_config(model.get_config())
-    clone.build_from_config(model.get_build_config()) if model.get_build_config() else None
+    clone(example_inputs)
     clone.set_weights(model.get_weights())
     clone.save(os.path.join(model_dir, MODEL_FILE))
 

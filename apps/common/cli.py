@@ -6,6 +6,7 @@ An app's `__main__` builds an argparse parser with one sub-command per verb and 
 so a bug still shows its traceback.
 """
 
+import argparse
 import sys
 
 import runtime
@@ -18,8 +19,19 @@ class UserError(Exception):
     """Bad input from the user: a wrong argument, an unreadable file, a missing model."""
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are `UserError`s: one `error:` line, exit status 2."""
+
+    def error(self, message):
+        raise UserError(message)
+
+
 def run(main, argv=None):
-    """Calls `main(argv)` and turns user errors into one line on stderr and exit status 2."""
+    """Calls `main(argv)` and turns user errors into one line on stderr and exit status 2.
+
+    For command-line use only: it also filters TensorFlow's C++ log lines out of stderr.
+    """
+    runtime.quiet_tensorflow()
     from datasets.errors import DataError
 
     try:
@@ -32,7 +44,3 @@ def run(main, argv=None):
         return EXIT_INTERRUPTED
     return status or 0
 
-
-def start_tensorflow():
-    """Imports TensorFlow without its start-up noise; call before anything imports it."""
-    runtime.quiet_tensorflow()

@@ -32,24 +32,25 @@ class DecodeResult(NamedTuple):
     scores: tf.Tensor  # (B,) log-probability, divided by the length penalty for beams
 
 
-def decode(
-    step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size=1, length_penalty=0.6
-):
+def decode(step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size=1, length_penalty=0.6):
     """Greedy search when `beam_size` is 1, else beam search. See the module docstring.
 
     Args:
         max_lengths: (B,) int32, the most tokens (END included) each example may produce,
             e.g. relative to its source length; END is forced at the last one.
         attention_length: scalar int32, S.
-        beam_size: int or scalar int32 tensor, K.
-        length_penalty: alpha of the GNMT penalty ((5 + length) / 6) ** alpha used to rank
+        beam_size: int or scalar int32 tensor, K >= 1. A tensor equal to 1 also runs greedy search.
+        length_penalty: alpha of the GNMT penalty ((5 + length) / 6) ** alpha that ranks
             finished beams; 0 ranks by total log-probability.
     """
-    if isinstance(beam_size, int) and beam_size == 1:
-        return greedy_search(step, state, constants, start_id, end_id, max_lengths, attention_length)
-    return beam_search(
+    greedy = lambda: greedy_search(step, state, constants, start_id, end_id, max_lengths, attention_length)
+    beam = lambda: beam_search(
         step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size, length_penalty
     )
+    if isinstance(beam_size, int):
+        return greedy() if beam_size == 1 else beam()
+    tf.debugging.assert_positive(beam_size, message="beam_size must be a positive integer")
+    return DecodeResult(*tf.cond(tf.equal(beam_size, 1), lambda: tuple(greedy()), lambda: tuple(beam())))
 
 
 def greedy_search(step, state, constants, start_id, end_id, max_lengths, attention_length):
@@ -84,74 +85,98 @@ def greedy_search(step, state, constants, start_id, end_id, max_lengths, attenti
     return DecodeResult(tokens, attention, lengths, scores)
 
 
-def beam_search(
-    step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size, length_penalty=0.6
-):
-    """Keeps the K most probable prefixes per example; returns the best by penalised score.
+def beam_search(step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size, length_penalty=0.6):
+    """K live hypotheses per example, and the K best finished ones ranked by penalised score.
 
-    Beams are folded into the batch (N = B * K). A finished beam extends only with END at no
-    cost, so it keeps its score while competing with the live ones.
+    Each step extends every live hypothesis and takes the 2K best extensions: those ending in
+    END join the finished set (scored log p / ((5 + length) / 6) ** alpha, as in GNMT), the best
+    K others stay live. An example is done when no live hypothesis can still beat its worst
+    finished one, or at its length limit, where END is forced. Beams are folded into the batch
+    (N = B * K) and reordered with `gather_beams`.
     """
     max_lengths = tf.cast(max_lengths, tf.int32)
     beam_size = tf.cast(beam_size, tf.int32)
     batch_size = tf.shape(max_lengths)[0]
     max_length = tf.reduce_max(max_lengths)
+    penalty = lambda length: ((5.0 + tf.cast(length, tf.float32)) / 6.0) ** length_penalty
 
     tile = lambda x: tf.repeat(x, beam_size, axis=0)  # (B, ...) -> (B * K, ...)
     state = tf.nest.map_structure(tile, state)
     constants = tf.nest.map_structure(tile, constants)
     beam_max_lengths = tile(max_lengths)
 
-    # Only beam 0 is live at first, so the K beams do not start as K copies of one hypothesis.
-    scores = tf.tile(
-        tf.concat([[0.0], tf.fill([beam_size - 1], _NEG_INF)], axis=0)[None], [batch_size, 1]
-    )  # (B, K)
+    # Live beams. Only beam 0 is live at first, so the K beams do not start as K copies.
+    scores = tf.tile(tf.concat([[0.0], tf.fill([beam_size - 1], _NEG_INF)], axis=0)[None], [batch_size, 1])
     tokens = tf.fill([batch_size * beam_size, max_length], tf.cast(end_id, tf.int32))
     attention = tf.zeros([batch_size * beam_size, max_length, attention_length])
     previous = tf.fill([batch_size * beam_size], tf.cast(start_id, tf.int32))
-    finished = tf.zeros([batch_size * beam_size], tf.bool)
-    lengths = tf.zeros([batch_size * beam_size], tf.int32)
+    # Finished hypotheses, (B * K, ...) like the live ones; penalised scores, -inf = empty slot.
+    finished = (
+        tokens,
+        attention,
+        tf.fill([batch_size, beam_size], _NEG_INF),
+        tf.zeros([batch_size, beam_size], tf.int32),
+    )
 
-    def body(index, previous, state, tokens, attention, finished, lengths, scores):
+    def body(index, previous, state, tokens, attention, scores, finished):
         logits, weights, state = step(previous, state, constants, index)
         vocab_size = tf.shape(logits)[-1]
         log_probs = _force_end_at_limit(tf.nn.log_softmax(logits), index, beam_max_lengths, end_id)
-        only_end = tf.where(tf.range(vocab_size) == end_id, 0.0, _NEG_INF)[None]  # (1, V)
-        log_probs = tf.where(finished[:, None], only_end, log_probs)  # (B * K, V)
-
         candidates = scores[:, :, None] + tf.reshape(log_probs, [batch_size, beam_size, vocab_size])
-        scores, flat_index = tf.math.top_k(tf.reshape(candidates, [batch_size, -1]), k=beam_size)
-        parent = flat_index // vocab_size  # (B, K): which beam each survivor extends
-        token = tf.reshape(flat_index % vocab_size, [-1])  # (B * K,)
+        top_scores, flat_index = tf.math.top_k(tf.reshape(candidates, [batch_size, -1]), k=2 * beam_size)
+        parent = flat_index // vocab_size  # (B, 2K): the live beam each candidate extends
+        token = flat_index % vocab_size
+        ends = tf.equal(token, end_id)
 
-        reorder = lambda x: gather_beams(x, parent)
-        state, tokens, attention, finished, lengths = tf.nest.map_structure(
-            reorder, (state, tokens, attention, finished, lengths)
+        # Every candidate's history: the parent's tokens and attention, plus this step.
+        history_tokens = _write_column(gather_beams(tokens, parent), index, tf.reshape(token, [-1]))
+        history_attention = _write_column(gather_beams(attention, parent), index, gather_beams(weights, parent))
+
+        # The K best candidates that do not end stay live.
+        live_scores = tf.where(ends, _NEG_INF, top_scores)
+        scores, keep = tf.math.top_k(live_scores, k=beam_size)  # (B, K)
+        pick = lambda x: gather_beams(x, keep)
+        tokens, attention = pick(history_tokens), pick(history_attention)
+        state = tf.nest.map_structure(lambda x: gather_beams(x, tf.gather(parent, keep, batch_dims=1)), state)
+        previous = tf.reshape(tf.gather(token, keep, batch_dims=1), [-1])
+
+        # Candidates that end join the finished set, which keeps its K best by penalised score.
+        ended_scores = tf.where(ends, top_scores / penalty(index + 1), _NEG_INF)
+        finished_tokens, finished_attention, finished_scores, finished_lengths = finished
+        pool_scores = tf.concat([finished_scores, ended_scores], axis=1)  # (B, 3K)
+        finished_scores, best = tf.math.top_k(pool_scores, k=beam_size)
+        pool = lambda old, new: gather_beams(_interleave(old, new, batch_size), best)
+        finished = (
+            pool(finished_tokens, history_tokens),
+            pool(finished_attention, history_attention),
+            finished_scores,
+            tf.gather(tf.concat([finished_lengths, tf.fill(tf.shape(ended_scores), index + 1)], 1), best, batch_dims=1),
         )
-        weights = reorder(weights)
-        tokens = _write_column(tokens, index, token)
-        attention = _write_column(attention, index, weights)
-        lengths += tf.cast(~finished, tf.int32)
-        finished = finished | tf.equal(token, end_id)
-        return index + 1, token, state, tokens, attention, finished, lengths, scores
+        return index + 1, previous, state, tokens, attention, scores, finished
 
-    def not_done(index, previous, state, tokens, attention, finished, *_):
-        return tf.logical_and(index < max_length, ~tf.reduce_all(finished))
+    def not_done(index, previous, state, tokens, attention, scores, finished):
+        # A live score can only fall; its penalised value is at best score / penalty(max length).
+        best_live = tf.reduce_max(scores, axis=1) / penalty(max_lengths)
+        worst_finished = tf.reduce_min(finished[2], axis=1)
+        return tf.logical_and(index < max_length, tf.reduce_any(best_live > worst_finished))
 
-    loop = _while_loop(not_done, body, (0, previous, state, tokens, attention, finished, lengths, scores))
-    _, _, _, tokens, attention, _, lengths, scores = loop
-
-    lengths = tf.reshape(lengths, [batch_size, beam_size])
-    penalty = ((5.0 + tf.cast(lengths, tf.float32)) / 6.0) ** length_penalty
-    penalised = scores / penalty  # (B, K)
-    best = tf.argmax(penalised, axis=-1, output_type=tf.int32)  # (B,)
-    pick = lambda x: gather_beams(x, best[:, None])
+    loop = _while_loop(not_done, body, (0, previous, state, tokens, attention, scores, finished))
+    finished_tokens, finished_attention, finished_scores, finished_lengths = loop[-1]
+    best = tf.argmax(finished_scores, axis=-1, output_type=tf.int32)  # (B,)
     return DecodeResult(
-        pick(tokens),
-        pick(attention),
-        tf.gather(lengths, best, batch_dims=1),
-        tf.gather(penalised, best, batch_dims=1),
+        gather_beams(finished_tokens, best[:, None]),
+        gather_beams(finished_attention, best[:, None]),
+        tf.gather(finished_lengths, best, batch_dims=1),
+        tf.gather(finished_scores, best, batch_dims=1),
     )
+
+
+def _interleave(old, new, batch_size):
+    """Concatenates, per example, old (B * K, ...) and new (B * 2K, ...) rows: (B * 3K, ...)."""
+    old = tf.reshape(old, tf.concat([[batch_size, -1], tf.shape(old)[1:]], 0))
+    new = tf.reshape(new, tf.concat([[batch_size, -1], tf.shape(new)[1:]], 0))
+    both = tf.concat([old, new], axis=1)
+    return tf.reshape(both, tf.concat([[-1], tf.shape(both)[2:]], 0))
 
 
 def gather_beams(x, beam_indices):
@@ -194,10 +219,10 @@ def _while_loop(condition, body, loop_vars):
 
 
 def _force_end_at_limit(log_probs, index, max_lengths, end_id):
-    """At an example's last allowed position, END is its only choice."""
+    """At an example's last allowed position, END is its only choice, at its own log-probability."""
     at_limit = index >= max_lengths - 1  # (N,)
-    only_end = tf.where(tf.range(tf.shape(log_probs)[-1]) == end_id, 0.0, _NEG_INF)[None]
-    return tf.where(at_limit[:, None], only_end, log_probs)
+    is_end = tf.equal(tf.range(tf.shape(log_probs)[-1]), end_id)[None]
+    return tf.where(at_limit[:, None] & ~is_end, _NEG_INF, log_probs)
 
 
 def _write_column(buffer, index, values):

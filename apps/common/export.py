@@ -51,10 +51,11 @@ class SequenceServer(tf.Module):
         beam_size: int, the default beam of `serving_default`. length_penalty: float.
         input_spec: tf.TensorSpec of the raw input batch.
         preprocess_layers: Keras layers used by `preprocess` (vectorizers), tracked for export.
+        suppressed_ids: token ids never to generate (padding, [UNK]); START is always added.
     """
 
     def __init__(self, model, preprocess, vocabulary, start_id, end_id, input_spec, postprocess=None,
-                 cleanups=(), beam_size=4, length_penalty=0.6, preprocess_layers=()):
+                 cleanups=(), beam_size=4, length_penalty=0.6, preprocess_layers=(), suppressed_ids=()):
         super().__init__()
         self.model = model
         self.preprocess_layers = list(preprocess_layers)
@@ -66,7 +67,7 @@ class SequenceServer(tf.Module):
         self._cleanups = tuple(cleanups)
         self.vocabulary = tf.constant(vocabulary)
         self.start_id, self.end_id = int(start_id), int(end_id)
-        self.suppressed_ids = (0, self.start_id)  # padding and START are never outputs
+        self.suppressed_ids = (*suppressed_ids, self.start_id)  # START is never an output
         self.default_beam_size, self.length_penalty = int(beam_size), float(length_penalty)
         self.serving_default = tf.function(
             lambda raw: self.generate(raw, self.default_beam_size), input_signature=[input_spec]

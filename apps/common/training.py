@@ -34,8 +34,9 @@ def make_strategy(name):
 def training_callbacks(out_dir, patience=3):
     """Resumable, observable training: backups, TensorBoard, early stopping on validation loss.
 
-    A run killed at any point restarts from its last finished epoch when the same command is
-    run again (`BackupAndRestore`); early stopping restores the best weights.
+    A killed run restarts from its last finished epoch when the same command is run again
+    (`BackupAndRestore` writes a backup after every epoch; a kill during that write can leave
+    it unusable, then delete `<out>/backup`). Early stopping restores the best weights.
     """
     return [
         keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")),

@@ -16,16 +16,15 @@ import os
 import re
 import sys
 import time
-from pathlib import Path
 
-from apps.common.cli import UserError, run, start_tensorflow
+from apps.common.cli import ArgumentParser, UserError, run
 
 COMMANDS = ("translate", "train", "eval", "export")
-SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "translate"
 SHIPPED_MODELS = ("attention-gru", "transformer")
 ARCHITECTURE_NAMES = ("attention-gru", "transformer", "tutorial-baseline")
 DEFAULT_MODEL = "attention-gru"
 MAX_CHUNK_WORDS = 60  # sentences longer than this are cut (with a warning)
+MAX_BEAM = 16
 BATCH = 32
 
 # Model sizes: "tiny" for tests and smoke runs, "small" for the shipped models (CPU-trainable).
@@ -43,7 +42,7 @@ PRESETS = {
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m apps.translate",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -116,14 +115,17 @@ def _positive_int(text):
 
 
 def model_dir(args):
-    return args.model_dir or str(SHIPPED / args.model)
+    from apps.translate.translator import shipped_model_dir
+
+    return args.model_dir or shipped_model_dir(args.model)
 
 
 def main(argv):
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
         argv = ["translate", *argv]
     args = build_parser().parse_args(argv)
-    start_tensorflow()
+    if getattr(args, "beam", None) and args.beam > MAX_BEAM:
+        raise UserError(f"--beam must be at most {MAX_BEAM}, got {args.beam}")
     return {"translate": translate, "train": train, "eval": evaluate, "export": export}[args.command](args)
 
 
@@ -254,7 +256,10 @@ def train(args):
     from datasets.vocabulary import save_vocabulary, vectorizer_from_vocabulary
 
     out = args.out or os.path.join("runs", args.model)
-    os.makedirs(out, exist_ok=True)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--out {out}: {error.strerror or error}") from None
     source = args.data if args.data == "bundled" else _existing_file(args.data)
     train_pairs = load_translation_pairs(source, "train", max_words=args.max_words)
     validation_pairs = load_translation_pairs(source, "validation", max_words=args.max_words)
@@ -322,7 +327,7 @@ def train(args):
         },
     }
     translator.save_translation_model(
-        _without_optimizer(model), config, source_vectorizer, target_vectorizer, out
+        model, config, source_vectorizer, target_vectorizer, out
     )
     print(f"model written to {out}", file=sys.stderr)
     return 0
@@ -334,16 +339,6 @@ def _learning_rate(args):
     if args.model == "transformer":
         return WarmupInverseSqrt(args.learning_rate or 7e-4, warmup_steps=1000)
     return args.learning_rate or 1e-3
-
-
-def _without_optimizer(model):
-    """A copy of `model` with its weights and no optimizer, so the saved file is half the size."""
-    from apps.translate.translator import example_batch
-
-    clone = model.__class__.from_config(model.get_config())
-    clone(example_batch())
-    clone.set_weights(model.get_weights())
-    return clone
 
 
 def _existing_file(path):
@@ -364,6 +359,8 @@ def evaluate(args):
     serving = artifacts.load_serving(directory)
     source = args.data if args.data == "bundled" else _existing_file(args.data)
     pairs = load_translation_pairs(source, args.split)[: args.limit]
+    if not pairs:
+        raise UserError(f"{args.data}: the {args.split} split is empty")
     english, references = [e for e, _ in pairs], [f for _, f in pairs]
 
     metrics = {"split": args.split, "data": args.data, "pairs": len(pairs)}
@@ -401,12 +398,9 @@ def _translate_with_progress(serving, texts, beam, label):
 
 
 def export(args):
-    from apps.common import artifacts
     from apps.translate import translator
 
-    directory = model_dir(args)
-    beam = args.beam or artifacts.read_config(directory).get("beam_size", 4)
-    translator.export(directory, args.out, beam_size=beam)
+    translator.export(model_dir(args), args.out, beam_size=args.beam)
     print(
         f"SavedModel written to {args.out} (signatures: serving_default, generate_with_beam)", file=sys.stderr
     )

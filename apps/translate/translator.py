@@ -1,6 +1,7 @@
 """The translation app's glue: vocabularies, tf.data pipelines, and the string-to-string server."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -10,14 +11,15 @@ from apps.common.export import SequenceServer, capitalize_first
 from apps.translate.model import ARCHITECTURES
 from datasets.pipeline import bucketed_batches, sequence_dataset
 from datasets.vocabulary import (
+    OOV_TOKEN,
     build_vectorizer,
-    load_vocabulary,
     save_vocabulary,
     standardize,
     vectorizer_from_vocabulary,
 )
 
 START, END = "[start]", "[end]"
+SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "translate"
 MAX_SOURCE_TOKENS = 100  # longer inputs are cut here; the CLI splits paragraphs into sentences first
 SOURCE_VOCABULARY, TARGET_VOCABULARY = "source_vocabulary.txt", "target_vocabulary.txt"
 
@@ -27,6 +29,7 @@ FRENCH_CLEANUPS = (
     (r"([(\[]) ", r"\1"),  # none after ( [
     (r"(\pL)' ", r"\1'"),  # elision: "l' homme" -> "l'homme"
     (r"(\pL) - (\pL)", r"\1-\2"),  # "dit - il" -> "dit-il"
+    (r"(\pL) - (\pL)", r"\1-\2"),  # again for chains: "va-t - il" -> "va-t-il" (RE2 has no lookahead)
 )
 
 
@@ -74,8 +77,9 @@ def make_preprocess(source_vectorizer):
 
     def preprocess(text):
         ids = tf.cast(source_vectorizer(text), tf.int32)[:, :MAX_SOURCE_TOKENS]
-        ids = tf.pad(ids, [[0, 0], [0, 1]])  # never zero columns, even for a batch of empty strings
         tokens = tf.strings.split(standardize(text)).to_tensor("", shape=tf.shape(ids, out_type=tf.int64))
+        # One padding column: never zero columns, even for a batch of empty strings.
+        ids, tokens = tf.pad(ids, [[0, 0], [0, 1]]), tf.pad(tokens, [[0, 0], [0, 1]], constant_values="")
         lengths = tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)
         return {
             "inputs": ids,
@@ -101,6 +105,7 @@ def build_server(model, source_vectorizer, target_vocabulary, beam_size=4, lengt
         beam_size=beam_size,
         length_penalty=length_penalty,
         preprocess_layers=[source_vectorizer],
+        suppressed_ids=(0, target_vocabulary.index(OOV_TOKEN)),  # padding and [UNK] are never outputs
     )
 
 
@@ -109,11 +114,11 @@ def save_translation_model(model, config, source_vectorizer, target_vectorizer, 
     os.makedirs(model_dir, exist_ok=True)
     save_vocabulary(source_vectorizer, os.path.join(model_dir, SOURCE_VOCABULARY))
     save_vocabulary(target_vectorizer, os.path.join(model_dir, TARGET_VOCABULARY))
-    model.save(os.path.join(model_dir, artifacts.MODEL_FILE))
+    artifacts.save_keras_model(model, model_dir, example_batch())
     from apps.common.training import write_json
 
     write_json(os.path.join(model_dir, artifacts.CONFIG_FILE), config)
-    export(model_dir, os.path.join(model_dir, artifacts.SERVING_DIR), beam_size=config.get("beam_size", 4))
+    export(model_dir, os.path.join(model_dir, artifacts.SERVING_DIR))
 
 
 def load_translation_model(model_dir):
@@ -122,21 +127,35 @@ def load_translation_model(model_dir):
     if config.get("architecture") not in ARCHITECTURES:
         raise artifacts.UserError(f"{model_dir}/config.json names an unknown architecture")
     model = artifacts.load_keras_model(model_dir)
-    source_vectorizer = vectorizer_from_vocabulary(os.path.join(model_dir, SOURCE_VOCABULARY))
-    target_vocabulary = load_vocabulary(os.path.join(model_dir, TARGET_VOCABULARY))
+    source_vectorizer = vectorizer_from_vocabulary(artifacts.read_vocabulary(model_dir, SOURCE_VOCABULARY))
+    target_vocabulary = artifacts.read_vocabulary(model_dir, TARGET_VOCABULARY)
     return model, source_vectorizer, target_vocabulary, config
 
 
-def export(model_dir, out_dir, beam_size=4):
-    """Exports the model of `model_dir` as a SavedModel in `out_dir`."""
+def export(model_dir, out_dir, beam_size=None):
+    """Exports the model of `model_dir` as a SavedModel in `out_dir` (beam: the config's by default)."""
     from apps.common.export import export_server
 
     model, source_vectorizer, target_vocabulary, config = load_translation_model(model_dir)
-    server = build_server(model, source_vectorizer, target_vocabulary, beam_size=beam_size)
-    export_server(server, out_dir)
+    server = build_server(
+        model,
+        source_vectorizer,
+        target_vocabulary,
+        beam_size=beam_size or config.get("beam_size", 4),
+        length_penalty=config.get("length_penalty", 0.6),
+    )
+    try:
+        export_server(server, out_dir)
+    except OSError as error:
+        raise artifacts.UserError(f"--out {out_dir}: {error.strerror or error}") from None
     return server
 
 
 def example_batch():
     """A tiny batch that builds every weight of a translation model."""
     return [np.array([[4, 5, 0]]), np.array([[2, 6]])]
+
+
+def shipped_model_dir(name):
+    """The directory of a model shipped in saved_models/translate."""
+    return str(SHIPPED / name)

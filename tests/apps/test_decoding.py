@@ -50,11 +50,20 @@ def test_beam_finds_the_more_probable_sequence():
 @pytest.mark.parametrize("compiled", [False, True])
 def test_beam_of_one_equals_greedy(compiled):
     def both():
-        greedy = greedy_search(markov_step, {"count": tf.zeros([2])},
-                               {"attention": tf.ones([2, 3])}, START, END, tf.fill([2], 6), 3)
-        beam = beam_search(markov_step, {"count": tf.zeros([2])},
-                           {"attention": tf.ones([2, 3])}, START, END, tf.fill([2], 6), 3, beam_size=1,
-                           length_penalty=0.0)
+        greedy = greedy_search(
+            markov_step, {"count": tf.zeros([2])}, {"attention": tf.ones([2, 3])}, START, END, tf.fill([2], 6), 3
+        )
+        beam = beam_search(
+            markov_step,
+            {"count": tf.zeros([2])},
+            {"attention": tf.ones([2, 3])},
+            START,
+            END,
+            tf.fill([2], 6),
+            3,
+            beam_size=1,
+            length_penalty=0.0,
+        )
         return greedy, beam
 
     greedy, beam = tf.function(both)() if compiled else both()
@@ -84,3 +93,68 @@ def test_gather_beams_picks_within_each_example():
 def test_beam_attention_follows_the_chosen_beam():
     result = run(beam_size=3)
     np.testing.assert_allclose(result.attention[:, 0], [[1.0, 0.0, 0.0]] * 2)
+
+
+def counting_step(tokens, state, constants, index):
+    """p(next | previous, number of B so far). Short [A, END]: 0.45. Long [B, B, B, END]: 0.441.
+
+    The state (the count) must follow each hypothesis through beam reordering, and the
+    attention (a one-hot of the previous token) must follow the chosen hypothesis.
+    """
+    count = state["count"] + tf.cast(tf.equal(tokens, B), tf.int32)
+    tiny = 1e-9
+    from_start = tf.constant([tiny, tiny, 0.45, 0.55])
+    from_a = tf.constant([tiny, 1.0, tiny, tiny])
+    from_b_more = tf.constant([tiny, 0.1, tiny, 0.9])
+    from_b_done = tf.constant([tiny, 0.99, tiny, 0.01])
+    probs = tf.where(
+        tf.equal(tokens, START)[:, None],
+        from_start,
+        tf.where(tf.equal(tokens, A)[:, None], from_a, tf.where((count < 3)[:, None], from_b_more, from_b_done)),
+    )
+    return tf.math.log(probs), tf.one_hot(tokens, 4), {"count": count}
+
+
+def run_counting(length_penalty, beam_size=2):
+    return decode(
+        counting_step,
+        {"count": tf.zeros([1], tf.int32)},
+        {},
+        START,
+        END,
+        tf.constant([8]),
+        4,
+        beam_size=beam_size,
+        length_penalty=length_penalty,
+    )
+
+
+def test_length_penalty_decides_between_short_and_long_hypotheses():
+    short = run_counting(length_penalty=0.0)
+    np.testing.assert_array_equal(short.tokens[0, :2], [A, END])
+    np.testing.assert_allclose(short.scores, np.log(0.45), atol=1e-5)
+    long = run_counting(length_penalty=1.0)
+    np.testing.assert_array_equal(long.tokens[0, :4], [B, B, B, END])
+    np.testing.assert_array_equal(long.lengths, [4])
+    np.testing.assert_allclose(long.scores, np.log(0.55 * 0.9 * 0.9 * 0.99) / (9 / 6), atol=1e-5)
+
+
+def test_state_and_attention_follow_the_chosen_hypothesis():
+    result = run_counting(length_penalty=1.0, beam_size=3)
+    tokens = result.tokens[0].numpy()[: result.lengths[0]]
+    previous = np.concatenate([[START], tokens[:-1]])
+    np.testing.assert_array_equal(np.argmax(result.attention[0, : len(tokens)], -1), previous)
+
+
+def test_forced_end_keeps_its_own_probability():
+    result = decode(
+        markov_step,
+        {"count": tf.zeros([1])},
+        {"attention": tf.ones([1, 3])},
+        START,
+        END,
+        tf.constant([1]),
+        3,
+        beam_size=1,
+    )
+    np.testing.assert_allclose(result.scores, np.log(1e-9 / (1 + 2e-9)), rtol=1e-3)  # END from START: ~1e-9

@@ -213,6 +213,7 @@ def test_killed_training_resumes_where_it_stopped(anki_file, tmp_path):
         time.sleep(0.5)
     process.send_signal(signal.SIGKILL)  # no clean shutdown: as if the machine went away
     process.wait()
+    assert history.exists(), "training logged no epoch within 240 s"
     epochs_before = [int(line.split(",")[0]) for line in history.read_text().splitlines()[1:]]
     assert len(epochs_before) >= 2
 
@@ -222,3 +223,29 @@ def test_killed_training_resumes_where_it_stopped(anki_file, tmp_path):
     rows = history.read_text().splitlines()[1:]
     epochs_after = [int(line.split(",")[0]) for line in rows if line and line[0].isdigit()][len(epochs_before):]
     assert epochs_after and epochs_after[0] >= last, (epochs_before, epochs_after)  # resumed, not restarted
+
+
+def test_eval_reports_bleu_and_chrf_greedy_and_beam(trained, anki_file):
+    result = cli("eval", "--model-dir", str(trained), "--data", str(anki_file), "--beam", "2", "--json")
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    metrics = json.loads(result.stdout)
+    for label in ("greedy", "beam2"):
+        assert 0.0 <= metrics[label]["bleu"] <= 100.0 and 0.0 <= metrics[label]["chrf"] <= 100.0
+    assert metrics["pairs"] > 0
+
+
+def test_metrics_are_case_insensitive_and_reject_empty_input():
+    from apps.common.metrics import corpus_scores
+
+    assert corpus_scores(["tom est là ."], ["Tom est là."])["bleu"] == 100.0
+    with pytest.raises(ValueError, match="at least one"):
+        corpus_scores([], [])
+
+
+def test_french_detokenisation_restores_typography():
+    from apps.common.export import join_tokens
+    from apps.translate.translator import FRENCH_CLEANUPS
+
+    words = tf.constant([["va", "-", "t", "-", "il", "à", "l'", "école", "(", "demain", ")", "?"]])
+    text = join_tokens(words, tf.constant([12]), FRENCH_CLEANUPS).numpy()[0].decode()
+    assert text == "va-t-il à l'école (demain) ?"
