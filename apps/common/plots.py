@@ -1,5 +1,7 @@
 """Pictures of what attention did."""
 
+import textwrap
+
 
 def plot_attention(weights, source_tokens, target_tokens, path, title=None):
     """Heat map of target tokens (rows) against source tokens (columns), saved to `path`.
@@ -21,7 +23,7 @@ def plot_attention(weights, source_tokens, target_tokens, path, title=None):
     axes.set_xlabel("source")
     axes.set_ylabel("output")
     if title:
-        axes.set_title(title, fontsize=10)
+        axes.set_title(textwrap.fill(title, 70), fontsize=10)
     figure.colorbar(image, ax=axes, fraction=0.04)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
