@@ -69,9 +69,10 @@ class SequenceServer(tf.Module):
         self.start_id, self.end_id = int(start_id), int(end_id)
         self.suppressed_ids = (*suppressed_ids, self.start_id)  # START is never an output
         self.default_beam_size, self.length_penalty = int(beam_size), float(length_penalty)
-        self.serving_default = tf.function(
-            lambda raw: self.generate(raw, self.default_beam_size), input_signature=[input_spec]
-        )
+        def serving_default(raw):  # a def, not a lambda: autograph reads the function's source
+            return self.generate(raw, self.default_beam_size)
+
+        self.serving_default = tf.function(serving_default, input_signature=[input_spec])
         self.generate_with_beam = tf.function(
             self.generate, input_signature=[input_spec, tf.TensorSpec([], tf.int32)]
         )
