@@ -67,10 +67,17 @@ def save_keras_model(model, model_dir, example_inputs):
     clone.save(os.path.join(model_dir, MODEL_FILE))
 
 
-def load_serving(model_dir):
-    """The exported SavedModel (what `predict` runs); a missing or broken one is a `UserError`."""
+def load_serving(model_dir, optimize=True):
+    """The exported SavedModel (what `predict` runs); a missing or broken one is a `UserError`.
+
+    `optimize=False` turns TensorFlow's graph optimiser (Grappler) off for this process: on a
+    decode loop's first call it costs seconds, which a command that translates one sentence
+    and exits never wins back (measured in benchmarks/translate_cli.py).
+    """
     import tensorflow as tf
 
+    if not optimize:
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     read_config(model_dir)  # says clearly when the directory is missing or not a model
     path = os.path.join(model_dir, SERVING_DIR)
     if not os.path.isdir(path):

@@ -57,7 +57,9 @@ class SequenceServer(tf.Module):
     def __init__(self, model, preprocess, vocabulary, start_id, end_id, input_spec, postprocess=None,
                  cleanups=(), beam_size=4, length_penalty=0.6, preprocess_layers=(), suppressed_ids=()):
         super().__init__()
-        self.model = model
+        # The model's methods, not the model: a tracked Keras model saves its weights a second
+        # time beside `model_variables`. Bound methods are not tracked.
+        self._encode, self._step = model.encode, model.step
         self.preprocess_layers = list(preprocess_layers)
         # The tf.Variables under Keras' variables, tracked directly (as keras.export does), so
         # that TF1-style loaders (saved_model_cli, TF Serving) restore every captured variable.
@@ -69,21 +71,23 @@ class SequenceServer(tf.Module):
         self.start_id, self.end_id = int(start_id), int(end_id)
         self.suppressed_ids = (*suppressed_ids, self.start_id)  # START is never an output
         self.default_beam_size, self.length_penalty = int(beam_size), float(length_penalty)
-        def serving_default(raw):  # a def, not a lambda: autograph reads the function's source
-            return self.generate(raw, self.default_beam_size)
-
-        self.serving_default = tf.function(serving_default, input_signature=[input_spec])
         self.generate_with_beam = tf.function(
             self.generate, input_signature=[input_spec, tf.TensorSpec([], tf.int32)]
         )
+
+        def serving_default(raw):  # a def, not a lambda: autograph reads the function's source
+            # Calls the other tf.function, so the decode graph is stored (and loaded) once.
+            return self.generate_with_beam(raw, tf.constant(self.default_beam_size))
+
+        self.serving_default = tf.function(serving_default, input_signature=[input_spec])
 
     def generate(self, raw, beam_size):
         prepared = self._preprocess(raw)
         source_tokens = prepared["source_tokens"]
         max_lengths = prepared["max_lengths"]
-        state, constants = self.model.encode(prepared["inputs"], tf.reduce_max(max_lengths))
+        state, constants = self._encode(prepared["inputs"], tf.reduce_max(max_lengths))
         result = decode(
-            suppress_tokens(self.model.step, self.suppressed_ids),
+            suppress_tokens(self._step, self.suppressed_ids),
             state,
             constants,
             self.start_id,

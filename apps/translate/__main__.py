@@ -26,6 +26,7 @@ DEFAULT_MODEL = "attention-gru"
 MAX_CHUNK_WORDS = 60  # sentences longer than this are cut (with a warning)
 MAX_BEAM = 16
 BATCH = 32
+FEW_SENTENCES = 2 * BATCH  # up to this many, start fast rather than optimise the graph
 
 # Model sizes: "tiny" for tests and smoke runs, "small" for the shipped models (CPU-trainable).
 PRESETS = {
@@ -34,8 +35,8 @@ PRESETS = {
         "small": {"embedding_dim": 128, "units": 256},
     },
     "transformer": {
-        "tiny": {"width": 32, "num_layers": 1, "num_heads": 2, "intermediate_dim": 64},
-        "small": {"width": 256, "num_layers": 2, "num_heads": 4, "intermediate_dim": 512},
+        "tiny": {"width": 32, "num_layers": 1, "num_heads": 2, "intermediate_dim": 64, "tie_embeddings": True},
+        "small": {"width": 256, "num_layers": 2, "num_heads": 4, "intermediate_dim": 512, "tie_embeddings": True},
     },
     "tutorial-baseline": {"tiny": {"units": 32}, "small": {"units": 256}},
 }
@@ -72,6 +73,9 @@ def build_parser():
     train.add_argument("--vocabulary-size", type=_positive_int, default=8000, help="per language")
     train.add_argument("--max-words", type=_positive_int, default=40, help="drop longer training pairs")
     train.add_argument("--learning-rate", type=float, help="peak learning rate (default per architecture)")
+    train.add_argument(
+        "--label-smoothing", type=float, help="target smoothing (default: 0.1 for the Transformer, else 0)"
+    )
     train.add_argument("--patience", type=_positive_int, default=3, help="early stopping on validation loss")
     train.add_argument("--max-minutes", type=float, help="stop after this much training time")
     train.add_argument(
@@ -170,7 +174,7 @@ def translate(args):
     flat = [c for cs in chunks for c in cs]
 
     directory = model_dir(args)
-    serving = artifacts.load_serving(directory)
+    serving = artifacts.load_serving(directory, optimize=len(flat) > FEW_SENTENCES)
     beam = args.beam or artifacts.read_config(directory).get("beam_size", 4)
     outputs = run_serving(serving, flat, beam)
 
@@ -301,7 +305,7 @@ def train(args):
         model(translator.example_batch())
         model.compile(
             optimizer=keras.optimizers.Adam(_learning_rate(args), beta_2=0.98, clipnorm=1.0),
-            loss=training.masked_loss,
+            loss=training.smoothed_masked_loss(_label_smoothing(args)),
             metrics=[training.masked_accuracy],
         )
     callbacks = training.training_callbacks(out, patience=args.patience)
@@ -320,6 +324,7 @@ def train(args):
         "training": {
             "command": "python -m apps.translate " + " ".join(sys.argv[1:] if sys.argv[1:] else []),
             "data": args.data,
+            "label_smoothing": _label_smoothing(args),
             "pairs": {"train": len(train_pairs), "validation": len(validation_pairs)},
             "epochs_this_run": len(history.epoch),
             "wall_time_seconds_this_run": round(wall_time),
@@ -337,8 +342,15 @@ def _learning_rate(args):
     from apps.common.training import WarmupInverseSqrt
 
     if args.model == "transformer":
-        return WarmupInverseSqrt(args.learning_rate or 7e-4, warmup_steps=1000)
+        return WarmupInverseSqrt(args.learning_rate or 1e-3, warmup_steps=1000)
     return args.learning_rate or 1e-3
+
+
+def _label_smoothing(args):
+    """The Transformer recipe smooths targets by 0.1; the RNNs train as their papers did."""
+    if args.label_smoothing is not None:
+        return args.label_smoothing
+    return 0.1 if args.model == "transformer" else 0.0
 
 
 def _existing_file(path):

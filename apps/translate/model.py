@@ -122,7 +122,7 @@ class TransformerTranslator(keras.Model):
 
         x = E_src src * sqrt(D) + PE ;  x = EncoderBlock^N(x)
         y = E_tgt tgt * sqrt(D) + PE ;  y = DecoderBlock^N(y, x)   (causal self-attention)
-        p(y_t) = softmax(W_o y_t)
+        p(y_t) = softmax(W_o y_t),   W_o = E_tgt^T when the embeddings are tied
 
     Decoding runs one new token per step against cached keys/values (`step`), never the prefix.
 
@@ -130,6 +130,8 @@ class TransformerTranslator(keras.Model):
         source_vocab_size, target_vocab_size: int.
         width: int, D. num_layers: int, N (encoder and decoder each). num_heads: int.
         intermediate_dim: int, d_ff. dropout: float.
+        tie_embeddings: bool, share the target embedding with the output projection (Press &
+            Wolf 2017, as in the paper, section 3.4): V x D fewer weights. Defaults to False.
     """
 
     def __init__(
@@ -141,14 +143,22 @@ class TransformerTranslator(keras.Model):
         num_heads=4,
         intermediate_dim=1024,
         dropout=0.1,
+        tie_embeddings=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.source_vocab_size, self.target_vocab_size = source_vocab_size, target_vocab_size
         self.width, self.num_layers, self.num_heads = width, num_layers, num_heads
         self.intermediate_dim, self.dropout_rate = intermediate_dim, dropout
+        self.tie_embeddings = tie_embeddings
         self.source_embedding = keras.layers.Embedding(source_vocab_size, width, name="source_embedding")
-        self.target_embedding = keras.layers.Embedding(target_vocab_size, width, name="target_embedding")
+        if tie_embeddings:  # the embedding doubles as the output projection (`reverse=True`)
+            self.target_embedding = keras.layers.ReversibleEmbedding(
+                target_vocab_size, width, name="target_embedding"
+            )
+        else:
+            self.target_embedding = keras.layers.Embedding(target_vocab_size, width, name="target_embedding")
+            self.logits = keras.layers.Dense(target_vocab_size, name="logits")
         self.positions = SinusoidalPositionEncoding(name="positions")
         self.encoder_blocks = [
             TransformerEncoderBlock(num_heads, intermediate_dim, dropout, name=f"encoder_{i}")
@@ -158,7 +168,6 @@ class TransformerTranslator(keras.Model):
             TransformerDecoderBlock(num_heads, intermediate_dim, dropout, name=f"decoder_{i}")
             for i in range(num_layers)
         ]
-        self.logits = keras.layers.Dense(target_vocab_size, name="logits")
         self.dropout = keras.layers.Dropout(dropout)
 
     def call(self, inputs, training=None):
@@ -174,7 +183,7 @@ class TransformerTranslator(keras.Model):
                 encoder_sequence_mask=source_mask,
                 training=training,
             )
-        return self.logits(y)
+        return self._logits(y)
 
     def encode(self, source, max_output_length):
         memory, source_mask = self._encode(source, training=False)
@@ -200,7 +209,12 @@ class TransformerTranslator(keras.Model):
             y, weights, cache = block.call_with_cache(y, cache, index, cross, constants["mask"])
             caches.append(cache)
         attention = ops.mean(weights[:, :, 0, :], axis=1)  # last layer, averaged over heads: (N, S)
-        return self.logits(y[:, 0]), attention, {"self_attention": caches}
+        return self._logits(y[:, 0]), attention, {"self_attention": caches}
+
+    def _logits(self, y):
+        if self.tie_embeddings:
+            return self.target_embedding(y, reverse=True)
+        return self.logits(y)
 
     def _encode(self, source, training):
         source_mask = ops.not_equal(source, PAD_ID)
@@ -223,6 +237,7 @@ class TransformerTranslator(keras.Model):
             "num_heads": self.num_heads,
             "intermediate_dim": self.intermediate_dim,
             "dropout": self.dropout_rate,
+            "tie_embeddings": self.tie_embeddings,
         }
 
 

@@ -66,6 +66,9 @@ def test_export_reloads_without_our_code_and_matches(trained, tmp_path):
     expected = server.serving_default(tf.constant(sentences))["text"].numpy()
 
     assert main(["export", "--model-dir", str(trained), "--out", str(tmp_path / "exported"), "--beam", "2"]) == 0
+    [data] = (tmp_path / "exported" / "variables").glob("variables.data-*")
+    weight_bytes = sum(np.asarray(w).nbytes for w in model.weights)
+    assert data.stat().st_size < 1.5 * weight_bytes  # each weight stored once, not twice
     script = textwrap.dedent(
         """
         import sys, json

@@ -28,3 +28,16 @@ def test_config_roundtrip(name):
     model = ARCHITECTURES[name](20, 30, **PRESETS[name]["tiny"])
     clone = ARCHITECTURES[name].from_config(model.get_config())
     assert clone.get_config() == model.get_config()
+
+
+def test_tied_transformer_projects_with_its_target_embedding():
+    arguments = {**PRESETS["transformer"]["tiny"], "tie_embeddings": True}
+    tied = ARCHITECTURES["transformer"](20, 30, **arguments)
+    untied = ARCHITECTURES["transformer"](20, 30, **{**arguments, "tie_embeddings": False})
+    tied([SOURCE, TARGET_IN]), untied([SOURCE, TARGET_IN])
+    width = arguments["width"]
+    assert untied.count_params() - tied.count_params() == width * 30 + 30  # the output kernel and bias
+    before = np.asarray(tied([SOURCE, TARGET_IN], training=False))
+    embeddings = tied.target_embedding.embeddings
+    embeddings.assign(embeddings * 2.0)  # the embedding is the output projection: logits move
+    assert not np.allclose(np.asarray(tied([SOURCE, TARGET_IN], training=False)), before)
