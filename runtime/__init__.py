@@ -27,11 +27,13 @@ _installed = False
 def quiet_tensorflow():
     """Filters TensorFlow's C++ log lines out of stderr, then imports TensorFlow. Idempotent."""
     global _installed
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not _installed:
         _installed = True
         _filter_stderr()
+    if backend != "tensorflow":
+        return  # e.g. JAX on an accelerator machine, which may have no TensorFlow at all
     import tensorflow  # noqa: F401
 
     tensorflow.config.list_physical_devices()  # device discovery logs too: do it now

@@ -1,10 +1,12 @@
-"""Training set-up shared by the apps: strategies, callbacks, schedules, masked metrics."""
+"""Training set-up shared by the apps: strategies, callbacks, schedules, masked metrics.
+
+Backend-agnostic (`keras.ops`) except `make_strategy`, which is `tf.distribute`.
+"""
 
 import json
 import os
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from apps.common.cli import UserError
@@ -18,6 +20,8 @@ def make_strategy(name):
     default: one device. mirrored: synchronous data parallelism over the local devices (GPUs,
     or logical CPUs). multi-worker: the same over the machines described by `TF_CONFIG`.
     """
+    import tensorflow as tf  # here, so the rest of this module also runs on Keras' JAX backend
+
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":

@@ -28,20 +28,6 @@ MAX_BEAM = 16
 BATCH = 32
 FEW_SENTENCES = 2 * BATCH  # up to this many, start fast rather than optimise the graph
 
-# Model sizes: "tiny" for tests and smoke runs, "small" for the shipped models (CPU-trainable).
-PRESETS = {
-    "attention-gru": {
-        "tiny": {"embedding_dim": 16, "units": 32},
-        "small": {"embedding_dim": 128, "units": 256},
-    },
-    "transformer": {
-        "tiny": {"width": 32, "num_layers": 1, "num_heads": 2, "intermediate_dim": 64, "tie_embeddings": True},
-        "small": {"width": 256, "num_layers": 2, "num_heads": 4, "intermediate_dim": 512, "tie_embeddings": True},
-    },
-    "tutorial-baseline": {"tiny": {"units": 32}, "small": {"units": 256}},
-}
-
-
 def build_parser():
     parser = ArgumentParser(
         prog="python -m apps.translate",
@@ -75,6 +61,12 @@ def build_parser():
     train.add_argument("--learning-rate", type=float, help="peak learning rate (default per architecture)")
     train.add_argument(
         "--label-smoothing", type=float, help="target smoothing (default: 0.1 for the Transformer, else 0)"
+    )
+    train.add_argument(
+        "--init-from",
+        metavar="MODEL_DIR",
+        help="start from this trained model's weights and vocabularies (fine-tuning, or more epochs for "
+        "a finished run; the optimizer starts afresh)",
     )
     train.add_argument("--patience", type=_positive_int, default=3, help="early stopping on validation loss")
     train.add_argument("--max-minutes", type=float, help="stop after this much training time")
@@ -251,11 +243,15 @@ def save_attention_plots(results, path):
 
 
 def train(args):
-    import keras
-
     from apps.common import training
     from apps.translate import translator
-    from apps.translate.model import ARCHITECTURES
+    from apps.translate.model import (
+        ARCHITECTURES,
+        PRESETS,
+        compile_for_training,
+        default_label_smoothing,
+        example_batch,
+    )
     from datasets.translation import load_translation_pairs
     from datasets.vocabulary import save_vocabulary, vectorizer_from_vocabulary
 
@@ -271,12 +267,18 @@ def train(args):
         raise UserError(f"{args.data}: too few pairs for a train and a validation split")
     print(f"{len(train_pairs)} training pairs, {len(validation_pairs)} validation pairs", file=sys.stderr)
 
-    # A resumed run must see the same vocabularies as the run it resumes.
+    # A resumed run must see the same vocabularies as the run it resumes, and a model started
+    # from another's weights the vocabularies those weights index.
     vocabulary_files = [
         os.path.join(out, translator.SOURCE_VOCABULARY),
         os.path.join(out, translator.TARGET_VOCABULARY),
     ]
-    if all(os.path.exists(f) for f in vocabulary_files):
+    initial = _initial_model(args) if args.init_from else None
+    if initial:
+        source_vectorizer, target_vectorizer = initial["source_vectorizer"], initial["target_vectorizer"]
+        for vectorizer, path in zip((source_vectorizer, target_vectorizer), vocabulary_files, strict=True):
+            save_vocabulary(vectorizer, path)
+    elif all(os.path.exists(f) for f in vocabulary_files):
         source_vectorizer, target_vectorizer = (vectorizer_from_vocabulary(f) for f in vocabulary_files)
     else:
         source_vectorizer, target_vectorizer = translator.build_vocabularies(
@@ -298,16 +300,15 @@ def train(args):
     )
 
     arguments = PRESETS[args.model][args.size]
+    label_smoothing = default_label_smoothing(args.model, args.label_smoothing)
     with strategy.scope():
         model = ARCHITECTURES[args.model](
             source_vectorizer.vocabulary_size(), target_vectorizer.vocabulary_size(), **arguments
         )
-        model(translator.example_batch())
-        model.compile(
-            optimizer=keras.optimizers.Adam(_learning_rate(args), beta_2=0.98, clipnorm=1.0),
-            loss=training.smoothed_masked_loss(_label_smoothing(args)),
-            metrics=[training.masked_accuracy],
-        )
+        model(example_batch())
+        if initial:
+            model.set_weights(initial["model"].get_weights())
+        compile_for_training(model, args.model, args.learning_rate, label_smoothing)
     callbacks = training.training_callbacks(out, patience=args.patience)
     if args.max_minutes:
         callbacks.append(training.TimeBudget(args.max_minutes))
@@ -324,13 +325,20 @@ def train(args):
         "training": {
             "command": "python -m apps.translate " + " ".join(sys.argv[1:] if sys.argv[1:] else []),
             "data": args.data,
-            "label_smoothing": _label_smoothing(args),
+            "label_smoothing": label_smoothing,
             "pairs": {"train": len(train_pairs), "validation": len(validation_pairs)},
             "epochs_this_run": len(history.epoch),
             "wall_time_seconds_this_run": round(wall_time),
             "final_validation_loss": float(min(history.history.get("val_loss", [float("nan")]))),
         },
     }
+    if initial:
+        # The runs this one continues, oldest first, so a model card can give every command.
+        previous = initial["config"].get("training", {})
+        config["training"]["previous_runs"] = [
+            *previous.pop("previous_runs", []),
+            {**previous, "parameters": initial["config"].get("parameters")},
+        ]
     translator.save_translation_model(
         model, config, source_vectorizer, target_vectorizer, out
     )
@@ -338,19 +346,27 @@ def train(args):
     return 0
 
 
-def _learning_rate(args):
-    from apps.common.training import WarmupInverseSqrt
+def _initial_model(args):
+    """The model of --init-from, checked to be the architecture and size being trained."""
+    from apps.translate import translator
+    from apps.translate.model import PRESETS
 
-    if args.model == "transformer":
-        return WarmupInverseSqrt(args.learning_rate or 1e-3, warmup_steps=1000)
-    return args.learning_rate or 1e-3
+    model, source_vectorizer, target_vocabulary, config = translator.load_translation_model(args.init_from)
+    wanted = {"architecture": args.model, "arguments": PRESETS[args.model][args.size]}
+    found = {"architecture": config.get("architecture"), "arguments": config.get("arguments")}
+    if found != wanted:
+        raise UserError(
+            f"--init-from {args.init_from} holds model {found['architecture']} {found['arguments']}, "
+            f"not the {args.model} of --size {args.size} being trained"
+        )
+    from datasets.vocabulary import vectorizer_from_vocabulary
 
-
-def _label_smoothing(args):
-    """The Transformer recipe smooths targets by 0.1; the RNNs train as their papers did."""
-    if args.label_smoothing is not None:
-        return args.label_smoothing
-    return 0.1 if args.model == "transformer" else 0.0
+    return {
+        "model": model,
+        "config": config,
+        "source_vectorizer": source_vectorizer,
+        "target_vectorizer": vectorizer_from_vocabulary(target_vocabulary),
+    }
 
 
 def _existing_file(path):

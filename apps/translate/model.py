@@ -13,8 +13,10 @@ Token id 0 is padding in both vocabularies (TextVectorization's convention).
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
+from apps.common import training
 from layers import (
     AttentionGRUDecoder,
     GRUCell,
@@ -24,6 +26,11 @@ from layers import (
 )
 
 PAD_ID = 0
+
+
+def example_batch():
+    """A tiny batch that builds every weight of a translation model."""
+    return [np.array([[4, 5, 0]]), np.array([[2, 6]])]
 
 
 def _masked_mean(sequence, mask):
@@ -308,3 +315,41 @@ ARCHITECTURES = {
     "transformer": TransformerTranslator,
     "tutorial-baseline": TutorialBaselineTranslator,
 }
+
+# Model sizes: "tiny" for tests and smoke runs, "small" for the shipped models (CPU-trainable).
+PRESETS = {
+    "attention-gru": {
+        "tiny": {"embedding_dim": 16, "units": 32},
+        "small": {"embedding_dim": 128, "units": 256},
+    },
+    "transformer": {
+        "tiny": {"width": 32, "num_layers": 1, "num_heads": 2, "intermediate_dim": 64, "tie_embeddings": True},
+        "small": {"width": 256, "num_layers": 2, "num_heads": 4, "intermediate_dim": 512, "tie_embeddings": True},
+    },
+    "tutorial-baseline": {"tiny": {"units": 32}, "small": {"units": 256}},
+}
+
+
+def default_label_smoothing(architecture, label_smoothing=None):
+    """The Transformer recipe smooths targets by 0.1; the RNNs train as their papers did."""
+    if label_smoothing is not None:
+        return label_smoothing
+    return 0.1 if architecture == "transformer" else 0.0
+
+
+def compile_for_training(model, architecture, learning_rate=None, label_smoothing=None):
+    """Adam, clipped, with the architecture's schedule; masked (smoothed) cross-entropy.
+
+    The Transformer warms up linearly to a peak of 1e-3 over 1,000 steps, then decays as
+    1/sqrt(step); the RNNs use a constant 1e-3. Shared by `train` and the JAX trainer, so a
+    model trained on either backend follows one recipe.
+    """
+    if architecture == "transformer":
+        schedule = training.WarmupInverseSqrt(learning_rate or 1e-3, warmup_steps=1000)
+    else:
+        schedule = learning_rate or 1e-3
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule, beta_2=0.98, clipnorm=1.0),
+        loss=training.smoothed_masked_loss(default_label_smoothing(architecture, label_smoothing)),
+        metrics=[training.masked_accuracy],
+    )

@@ -3,12 +3,11 @@
 import os
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 from apps.common import artifacts
 from apps.common.export import SequenceServer, capitalize_first
-from apps.translate.model import ARCHITECTURES
+from apps.translate.model import ARCHITECTURES, example_batch
 from datasets.pipeline import bucketed_batches, sequence_dataset
 from datasets.vocabulary import (
     OOV_TOKEN,
@@ -53,14 +52,19 @@ def vectorize(vectorizer, texts, batch_size=2048):
     return rows
 
 
+def pair_ids(pairs, source_vectorizer, target_vectorizer):
+    """(source ids, "[start] french [end]" ids), lists of id lists, sources cut to MAX_SOURCE_TOKENS."""
+    source_ids = [ids[:MAX_SOURCE_TOKENS] for ids in vectorize(source_vectorizer, [e for e, _ in pairs])]
+    target_ids = vectorize(target_vectorizer, [target_text(f) for _, f in pairs])
+    return source_ids, target_ids
+
+
 def training_dataset(pairs, source_vectorizer, target_vectorizer, batch_size, shuffle, drop_remainder=False):
     """((source, target_in), target_out) batches, bucketed by length, cached, prefetched.
 
     `drop_remainder` drops each bucket's last incomplete batch, for multi-replica training.
     """
-    source_ids = [ids[:MAX_SOURCE_TOKENS] for ids in vectorize(source_vectorizer, [e for e, _ in pairs])]
-    target_ids = vectorize(target_vectorizer, [target_text(f) for _, f in pairs])
-    data = sequence_dataset(source_ids, target_ids)
+    data = sequence_dataset(*pair_ids(pairs, source_vectorizer, target_vectorizer))
     batches = bucketed_batches(
         data, batch_size, shuffle_buffer=len(pairs) if shuffle else None, drop_remainder=drop_remainder
     )
@@ -149,11 +153,6 @@ def export(model_dir, out_dir, beam_size=None):
     except OSError as error:
         raise artifacts.UserError(f"--out {out_dir}: {error.strerror or error}") from None
     return server
-
-
-def example_batch():
-    """A tiny batch that builds every weight of a translation model."""
-    return [np.array([[4, 5, 0]]), np.array([[2, 6]])]
 
 
 def shipped_model_dir(name):

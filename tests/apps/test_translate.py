@@ -252,3 +252,32 @@ def test_french_detokenisation_restores_typography():
     words = tf.constant([["va", "-", "t", "-", "il", "à", "l'", "école", "(", "demain", ")", "?"]])
     text = join_tokens(words, tf.constant([12]), FRENCH_CLEANUPS).numpy()[0].decode()
     assert text == "va-t-il à l'école (demain) ?"
+
+
+def test_init_from_continues_from_the_trained_weights(trained, anki_file, tmp_path):
+    config = json.loads((trained / "config.json").read_text())
+    out = tmp_path / "continued"
+    # A learning rate of ~0 keeps the weights where --init-from put them.
+    status = main(["train", "--data", str(anki_file), "--model", config["architecture"], "--size", "tiny",
+                   "--epochs", "1", "--batch-size", "16", "--learning-rate", "1e-12", "--init-from", str(trained),
+                   "--out", str(out)])
+    assert status == 0
+    import keras
+
+    before = keras.saving.load_model(trained / "model.keras", compile=False).get_weights()
+    after = keras.saving.load_model(out / "model.keras", compile=False).get_weights()
+    for b, a in zip(before, after, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    continued = json.loads((out / "config.json").read_text())["training"]
+    assert continued["previous_runs"][-1]["command"] == config["training"]["command"]
+    assert (out / "target_vocabulary.txt").read_text() == (trained / "target_vocabulary.txt").read_text()
+
+
+def test_init_from_a_different_architecture_is_a_clear_error(trained, anki_file, tmp_path):
+    config = json.loads((trained / "config.json").read_text())
+    other = "transformer" if config["architecture"] == "attention-gru" else "attention-gru"
+    result = cli("train", "--data", str(anki_file), "--model", other, "--size", "tiny", "--epochs", "1",
+                 "--init-from", str(trained), "--out", str(tmp_path / "x"))
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 2 and b"Traceback" not in result.stderr
+    assert lines[-1].startswith("error: --init-from") and f"not the {other}" in lines[-1]

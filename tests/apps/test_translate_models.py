@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from apps.translate.__main__ import PRESETS
-from apps.translate.model import ARCHITECTURES
+from apps.translate.model import ARCHITECTURES, PRESETS
 
 SOURCE = np.array([[5, 6, 7, 8, 0, 0], [9, 10, 11, 0, 0, 0]])
 TARGET_IN = np.array([[2, 12, 13, 14, 15], [2, 16, 17, 0, 0]])
