@@ -26,6 +26,17 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UserError(message)
 
 
+def positive_int(text):
+    """argparse `type=` for counts: sizes, epochs, beams."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def run(main, argv=None):
     """Calls `main(argv)` and turns user errors into one line on stderr and exit status 2.
 

@@ -17,7 +17,7 @@ import re
 import sys
 import time
 
-from apps.common.cli import ArgumentParser, UserError, run
+from apps.common.cli import ArgumentParser, UserError, positive_int, run
 
 COMMANDS = ("translate", "train", "eval", "export")
 SHIPPED_MODELS = ("attention-gru", "transformer")
@@ -42,7 +42,7 @@ def build_parser():
     )
     _model_arguments(translate)
     translate.add_argument(
-        "--beam", type=_positive_int, help="beam size; 1 = greedy (default: the model's, 4)"
+        "--beam", type=positive_int, help="beam size; 1 = greedy (default: the model's, 4)"
     )
     translate.add_argument("--attention", metavar="FILE.png", help="save a heat map of the attention weights")
     translate.add_argument("--json", action="store_true", help="print JSON: source, translation, score")
@@ -54,10 +54,10 @@ def build_parser():
     train.add_argument("--model", choices=ARCHITECTURE_NAMES, default=DEFAULT_MODEL, help="architecture")
     train.add_argument("--size", choices=("tiny", "small"), default="small", help="model size preset")
     train.add_argument("--out", help="output directory (default: runs/<model>); re-run to resume")
-    train.add_argument("--epochs", type=_positive_int, default=20)
-    train.add_argument("--batch-size", type=_positive_int, default=64)
-    train.add_argument("--vocabulary-size", type=_positive_int, default=8000, help="per language")
-    train.add_argument("--max-words", type=_positive_int, default=40, help="drop longer training pairs")
+    train.add_argument("--epochs", type=positive_int, default=20)
+    train.add_argument("--batch-size", type=positive_int, default=64)
+    train.add_argument("--vocabulary-size", type=positive_int, default=8000, help="per language")
+    train.add_argument("--max-words", type=positive_int, default=40, help="drop longer training pairs")
     train.add_argument("--learning-rate", type=float, help="peak learning rate (default per architecture)")
     train.add_argument(
         "--label-smoothing", type=float, help="target smoothing (default: 0.1 for the Transformer, else 0)"
@@ -66,9 +66,11 @@ def build_parser():
         "--init-from",
         metavar="MODEL_DIR",
         help="start from this trained model's weights and vocabularies (fine-tuning, or more epochs for "
-        "a finished run; the optimizer starts afresh)",
+        "a finished run); --model and --size must match it, --vocabulary-size is ignored. The optimizer "
+        "starts afresh: the Transformer's learning rate warms up again to its peak, so a lower "
+        "--learning-rate suits a model that is already trained",
     )
-    train.add_argument("--patience", type=_positive_int, default=3, help="early stopping on validation loss")
+    train.add_argument("--patience", type=positive_int, default=3, help="early stopping on validation loss")
     train.add_argument("--max-minutes", type=float, help="stop after this much training time")
     train.add_argument(
         "--strategy",
@@ -81,8 +83,8 @@ def build_parser():
     _model_arguments(evaluate)
     evaluate.add_argument("--data", default="bundled", help="an Anki file, or 'bundled' (default)")
     evaluate.add_argument("--split", choices=("test", "validation"), default="test")
-    evaluate.add_argument("--beam", type=_positive_int, default=4, help="beam size compared with greedy")
-    evaluate.add_argument("--limit", type=_positive_int, help="evaluate on the first N pairs only")
+    evaluate.add_argument("--beam", type=positive_int, default=4, help="beam size compared with greedy")
+    evaluate.add_argument("--limit", type=positive_int, help="evaluate on the first N pairs only")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.add_argument(
         "--write", action="store_true", help="also write metrics.json into the model directory"
@@ -91,23 +93,13 @@ def build_parser():
     export = commands.add_parser("export", help="write a SavedModel: strings in, translations out")
     _model_arguments(export)
     export.add_argument("--out", required=True, help="directory to write the SavedModel to")
-    export.add_argument("--beam", type=_positive_int, help="beam of serving_default (default: the model's)")
+    export.add_argument("--beam", type=positive_int, help="beam of serving_default (default: the model's)")
     return parser
 
 
 def _model_arguments(parser):
     parser.add_argument("--model", choices=SHIPPED_MODELS, default=DEFAULT_MODEL, help="a shipped model")
     parser.add_argument("--model-dir", help="a model directory written by `train` (overrides --model)")
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def model_dir(args):
@@ -356,8 +348,8 @@ def _initial_model(args):
     found = {"architecture": config.get("architecture"), "arguments": config.get("arguments")}
     if found != wanted:
         raise UserError(
-            f"--init-from {args.init_from} holds model {found['architecture']} {found['arguments']}, "
-            f"not the {args.model} of --size {args.size} being trained"
+            f"--init-from {args.init_from} holds {found['architecture']} {found['arguments']}, but "
+            f"--model {args.model} --size {args.size} trains {args.model} {wanted['arguments']}"
         )
     from datasets.vocabulary import vectorizer_from_vocabulary
 

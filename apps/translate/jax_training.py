@@ -6,7 +6,7 @@ training into three steps; only the first and the last need TensorFlow:
 
   # 1. here: the same vocabularies and token ids as `train`, as NumPy arrays
   python -m apps.translate.jax_training pack --out packed/
-  # 2. there: train with the same model, presets and recipe (`compile_for_training`)
+  # 2. there: the same model, presets, optimizer and loss (`compile_for_training`), NumPy batches
   KERAS_BACKEND=jax python -m apps.translate.jax_training fit --data packed/ --model transformer --out fitted/
   # 3. here: the weights become a model directory (model.keras, serving SavedModel, card data)
   python -m apps.translate.jax_training adopt --fitted fitted/ --out runs/transformer
@@ -25,11 +25,13 @@ import time
 
 import numpy as np
 
-from apps.common.cli import ArgumentParser, UserError, run
+from apps.common.cli import ArgumentParser, UserError, positive_int, run
 
 SOURCE_VOCABULARY, TARGET_VOCABULARY = "source_vocabulary.txt", "target_vocabulary.txt"
 PAIRS_FILE, PACK_FILE, FIT_FILE, WEIGHTS_FILE = "pairs.npz", "pack.json", "fit.json", "model.weights.h5"
 SPLITS = ("train", "validation")
+FIT_KEYS = ("architecture", "arguments", "parameters", "source_vocabulary_size", "target_vocabulary_size", "training")
+FITTED_FILES = (WEIGHTS_FILE, SOURCE_VOCABULARY, TARGET_VOCABULARY, "history.csv")
 
 
 def build_parser():
@@ -43,21 +45,21 @@ def build_parser():
     pack = commands.add_parser("pack", help="vocabularies and token ids as NumPy arrays (needs TensorFlow)")
     pack.add_argument("--data", default="bundled", help="an Anki/ManyThings fra.txt file, or 'bundled'")
     pack.add_argument("--out", required=True, help="directory to write the packed data to")
-    pack.add_argument("--vocabulary-size", type=int, default=8000, help="per language")
-    pack.add_argument("--max-words", type=int, default=40, help="drop longer training pairs")
+    pack.add_argument("--vocabulary-size", type=positive_int, default=8000, help="per language")
+    pack.add_argument("--max-words", type=positive_int, default=40, help="drop longer training pairs")
 
     fit = commands.add_parser("fit", help="train on packed data, any Keras backend")
     fit.add_argument("--data", required=True, help="a directory written by `pack`")
     fit.add_argument("--model", choices=("attention-gru", "transformer", "tutorial-baseline"), required=True)
     fit.add_argument("--size", choices=("tiny", "small"), default="small")
     fit.add_argument("--out", required=True, help="directory for weights, history and fit.json")
-    fit.add_argument("--epochs", type=int, default=20)
-    fit.add_argument("--batch-size", type=int, default=64)
+    fit.add_argument("--epochs", type=positive_int, default=20)
+    fit.add_argument("--batch-size", type=positive_int, default=64)
     fit.add_argument("--learning-rate", type=float, help="peak learning rate (default per architecture)")
     fit.add_argument("--label-smoothing", type=float, help="default: 0.1 for the Transformer, else 0")
-    fit.add_argument("--patience", type=int, default=3, help="early stopping on validation loss")
+    fit.add_argument("--patience", type=positive_int, default=3, help="early stopping on validation loss")
     fit.add_argument("--max-minutes", type=float, help="stop after this much training time")
-    fit.add_argument("--steps-per-epoch", type=int, help="for smoke tests: fewer steps per epoch")
+    fit.add_argument("--steps-per-epoch", type=positive_int, help="for smoke tests: fewer steps per epoch")
 
     adopt = commands.add_parser("adopt", help="fitted weights -> a model directory (needs TensorFlow)")
     adopt.add_argument("--fitted", required=True, help="a directory written by `fit`")
@@ -79,8 +81,10 @@ def pack(args):
     from datasets.translation import load_translation_pairs
     from datasets.vocabulary import save_vocabulary
 
-    os.makedirs(args.out, exist_ok=True)
     pairs = {split: load_translation_pairs(args.data, split, max_words=args.max_words) for split in SPLITS}
+    if not all(pairs.values()):
+        raise UserError(f"{args.data}: too few pairs for a train and a validation split")
+    _make_directory(args.out)
     source_vectorizer, target_vectorizer = translator.build_vocabularies(pairs["train"], args.vocabulary_size)
     save_vocabulary(source_vectorizer, os.path.join(args.out, SOURCE_VOCABULARY))
     save_vocabulary(target_vectorizer, os.path.join(args.out, TARGET_VOCABULARY))
@@ -101,7 +105,7 @@ def pack(args):
             "command": "python -m apps.translate.jax_training " + " ".join(sys.argv[1:]),
         },
     )
-    print(f"{pairs['train'].__len__()} training pairs packed into {args.out}", file=sys.stderr)
+    print(f"{len(pairs['train'])} training pairs packed into {args.out}", file=sys.stderr)
     return 0
 
 
@@ -117,9 +121,14 @@ def load_packed(directory, split):
     """(source id arrays, target id arrays) of a split written by `pack`."""
     with np.load(os.path.join(directory, PAIRS_FILE)) as arrays:
         return tuple(
-            np.split(arrays[f"{split}_{side}_ids"], np.cumsum(arrays[f"{split}_{side}_lengths"])[:-1])
+            _unflatten(arrays[f"{split}_{side}_ids"], arrays[f"{split}_{side}_lengths"])
             for side in ("source", "target")
         )
+
+
+def _unflatten(ids, lengths):
+    # np.split of an empty array would return one empty sequence, not none.
+    return np.split(ids, np.cumsum(lengths)[:-1]) if len(lengths) else []
 
 
 # --- fit (any backend) -----------------------------------------------------------------------
@@ -130,8 +139,10 @@ class BucketedPairs:
 
     Every pair is padded with 0 to its bucket's length, the smallest multiple of `multiple`
     that holds both its source and its target: a compiled backend (XLA) then sees a handful of
-    shapes instead of one per batch. Training drops each bucket's incomplete last batch so
-    every batch is full (one shape per bucket); the order of pairs and batches is reshuffled
+    shapes instead of one per batch. Training batches are all full (one batch size, so one
+    compiled step per bucket length): each bucket's remainder is pooled with the others' and
+    batched by length, padded to the longest pair of the batch; fewer than one batch of pairs,
+    drawn afresh every epoch, waits for the next. The order of pairs and batches is reshuffled
     every epoch. Validation keeps every pair, in order.
     """
 
@@ -159,15 +170,27 @@ class BucketedPairs:
         self.dataset = Batches()
 
     def plan_batches(self):
-        batches = []
+        size = self.batch_size
+        if not self.shuffle:
+            self.batches = [
+                (length, indices[i : i + size])
+                for length, indices in self.buckets.items()
+                for i in range(0, len(indices), size)
+            ]
+            return
+        batches, remainders = [], []
         for length, indices in self.buckets.items():
-            if self.shuffle:
-                indices = self._rng.permutation(indices)
-                indices = indices[: len(indices) // self.batch_size * self.batch_size]
-            batches += [(length, indices[i : i + self.batch_size]) for i in range(0, len(indices), self.batch_size)]
-        if self.shuffle:
-            batches = [batches[i] for i in self._rng.permutation(len(batches))]
-        self.batches = batches
+            indices = self._rng.permutation(indices)
+            full = len(indices) // size * size
+            batches += [(length, indices[i : i + size]) for i in range(0, full, size)]
+            remainders += [(length, i) for i in indices[full:]]
+        # Which remainders wait for the next epoch is random, so long pairs are not the ones always left out.
+        remainders = [remainders[i] for i in self._rng.permutation(len(remainders))]
+        remainders = sorted(remainders[: len(remainders) // size * size], key=lambda item: item[0])
+        for start in range(0, len(remainders), size):
+            chunk = remainders[start : start + size]
+            batches.append((chunk[-1][0], np.array([i for _, i in chunk])))
+        self.batches = [batches[i] for i in self._rng.permutation(len(batches))]
 
     def batch(self, index):
         length, indices = self.batches[index]
@@ -192,17 +215,19 @@ def fit(args):
     )
 
     packed = _read_json(os.path.join(args.data, PACK_FILE))
+    if not os.path.exists(os.path.join(args.data, PAIRS_FILE)):
+        raise UserError(f"--data {args.data}: no {PAIRS_FILE}; write it with `pack`")
     train_data = BucketedPairs(*load_packed(args.data, "train"), args.batch_size, shuffle=True)
     validation_data = BucketedPairs(*load_packed(args.data, "validation"), args.batch_size, shuffle=False)
+    if not train_data.batches or not validation_data.batches:
+        raise UserError(f"--data {args.data}: fewer training pairs than one batch of {args.batch_size}")
     arguments = PRESETS[args.model][args.size]
-    model = ARCHITECTURES[args.model](
-        packed["source_vocabulary_size"], packed["target_vocabulary_size"], **arguments
-    )
+    model = ARCHITECTURES[args.model](packed["source_vocabulary_size"], packed["target_vocabulary_size"], **arguments)
     model(example_batch())
     label_smoothing = default_label_smoothing(args.model, args.label_smoothing)
     compile_for_training(model, args.model, args.learning_rate, label_smoothing)
 
-    os.makedirs(args.out, exist_ok=True)
+    _make_directory(args.out)
     callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(args.out, "backup"), double_checkpoint=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True),
@@ -253,12 +278,17 @@ def fit(args):
 def _device_name():
     import keras
 
-    if keras.backend.backend() == "jax":
+    backend = keras.backend.backend()
+    if backend == "jax":
         import jax
 
         device = jax.devices()[0]
         return f"{device.platform}: {getattr(device, 'device_kind', '')}".strip()
-    return "cpu"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    return "unknown"
 
 
 def _read_json(path):
@@ -267,6 +297,15 @@ def _read_json(path):
             return json.load(f)
     except OSError as error:
         raise UserError(f"{path}: {error.strerror or error}") from None
+    except ValueError:
+        raise UserError(f"{path}: not valid JSON") from None
+
+
+def _make_directory(path):
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--out {path}: {error.strerror or error}") from None
 
 
 # --- adopt (TensorFlow) ----------------------------------------------------------------------
@@ -278,6 +317,13 @@ def adopt(args):
     from datasets.vocabulary import vectorizer_from_vocabulary
 
     fitted = _read_json(os.path.join(args.fitted, FIT_FILE))
+    missing = [key for key in FIT_KEYS if key not in fitted]
+    missing += [name for name in FITTED_FILES if not os.path.exists(os.path.join(args.fitted, name))]
+    if missing or fitted["architecture"] not in ARCHITECTURES:
+        raise UserError(
+            f"--fitted {args.fitted}: not written by `fit` (lacks {', '.join(missing) or 'a known architecture'})"
+        )
+    _make_directory(args.out)
     model = ARCHITECTURES[fitted["architecture"]](
         fitted["source_vocabulary_size"], fitted["target_vocabulary_size"], **fitted["arguments"]
     )

@@ -260,7 +260,7 @@ def test_init_from_continues_from_the_trained_weights(trained, anki_file, tmp_pa
     # A learning rate of ~0 keeps the weights where --init-from put them.
     status = main(["train", "--data", str(anki_file), "--model", config["architecture"], "--size", "tiny",
                    "--epochs", "1", "--batch-size", "16", "--learning-rate", "1e-12", "--init-from", str(trained),
-                   "--out", str(out)])
+                   "--vocabulary-size", "20", "--out", str(out)])
     assert status == 0
     import keras
 
@@ -269,8 +269,11 @@ def test_init_from_continues_from_the_trained_weights(trained, anki_file, tmp_pa
     for b, a in zip(before, after, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
     continued = json.loads((out / "config.json").read_text())["training"]
-    assert continued["previous_runs"][-1]["command"] == config["training"]["command"]
-    assert (out / "target_vocabulary.txt").read_text() == (trained / "target_vocabulary.txt").read_text()
+    assert continued["previous_runs"] == [{**config["training"], "parameters": config["parameters"]}]
+    # The vocabularies the weights index, not a new 20-word one built from --data.
+    for name in ("source_vocabulary.txt", "target_vocabulary.txt"):
+        assert (out / name).read_text() == (trained / name).read_text()
+        assert len((out / name).read_text().splitlines()) > 20
 
 
 def test_init_from_a_different_architecture_is_a_clear_error(trained, anki_file, tmp_path):
@@ -280,4 +283,5 @@ def test_init_from_a_different_architecture_is_a_clear_error(trained, anki_file,
                  "--init-from", str(trained), "--out", str(tmp_path / "x"))
     lines = result.stderr.decode().splitlines()
     assert result.returncode == 2 and b"Traceback" not in result.stderr
-    assert lines[-1].startswith("error: --init-from") and f"not the {other}" in lines[-1]
+    assert lines[-1].startswith(f"error: --init-from {trained} holds {config['architecture']} ")
+    assert f"--model {other} --size tiny trains {other}" in lines[-1]

@@ -8,34 +8,42 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from apps.translate.jax_training import BucketedPairs, load_packed, main
+from apps.common.cli import UserError
+from apps.translate import translator
+from apps.translate.jax_training import BucketedPairs, _unflatten, load_packed, main
 from apps.translate.model import example_batch
+from datasets.translation import load_translation_pairs
+from datasets.vocabulary import vectorizer_from_vocabulary
 
 PAIRS = [("I am cold.", "J'ai froid."), ("The dog sleeps.", "Le chien dort.")] + [
     (f"Number {i} is here.", f"Le numéro {i} est ici.") for i in range(60)
 ]
 
 
-def test_bucketed_pairs_are_full_fixed_shape_batches_of_each_pair_at_most_once():
+def test_training_batches_are_full_fixed_shape_and_every_pair_gets_its_turn():
     rng = np.random.default_rng(0)
-    sources = [rng.integers(1, 50, n) for n in rng.integers(1, 30, 200)]
-    targets = [rng.integers(1, 50, n) for n in rng.integers(2, 30, 200)]
+    sources = [rng.integers(1, 50, n) for n in rng.integers(1, 30, 203)]
+    targets = [rng.integers(1, 50, n) for n in rng.integers(2, 30, 203)]
     pairs = BucketedPairs(sources, targets, batch_size=8, shuffle=True, multiple=8)
-    seen = []
-    for index in range(len(pairs.batches)):
-        (source, target_in), target_out = pairs.batch(index)
-        length, rows = pairs.batches[index]
-        assert source.shape == (8, length) and target_in.shape == target_out.shape == (8, length)
-        assert length % 8 == 0
-        for row, i in enumerate(rows):
-            assert list(source[row][source[row] != 0]) == list(sources[i])
-            full_target = np.concatenate([target_in[row][:1], target_out[row]])
-            assert list(full_target[full_target != 0]) == list(targets[i])
-        seen += list(rows)
-    assert len(seen) == len(set(seen)) > 150  # only each bucket's incomplete last batch is dropped
-    first_epoch = [list(rows) for _, rows in pairs.batches]
-    pairs.plan_batches()
-    assert [list(rows) for _, rows in pairs.batches] != first_epoch  # reshuffled
+    seen_in_any_epoch, epochs = set(), []
+    for _ in range(6):
+        seen = []
+        for index in range(len(pairs.batches)):
+            (source, target_in), target_out = pairs.batch(index)
+            length, rows = pairs.batches[index]
+            assert source.shape == (8, length) and target_in.shape == target_out.shape == (8, length)
+            assert length % 8 == 0
+            for row, i in enumerate(rows):
+                assert list(source[row][source[row] != 0]) == list(sources[i])
+                full_target = np.concatenate([target_in[row][:1], target_out[row]])
+                assert list(full_target[full_target != 0]) == list(targets[i])
+            seen += list(rows)
+        assert len(seen) == len(set(seen)) == 200  # all but 203 % 8 pairs, each once
+        seen_in_any_epoch |= set(seen)
+        epochs.append([list(rows) for _, rows in pairs.batches])
+        pairs.plan_batches()
+    assert seen_in_any_epoch == set(range(203))  # the pairs left out change from epoch to epoch
+    assert epochs[0] != epochs[1]  # reshuffled
 
 
 def test_validation_batches_keep_every_pair_in_order():
@@ -54,10 +62,29 @@ def packed(tmp_path_factory):
 
 
 def test_pack_keeps_the_ids_of_every_pair(packed):
-    info = json.loads((packed / "pack.json").read_text())
-    sources, targets = load_packed(packed, "train")
-    assert len(sources) == len(targets) == info["pairs"]["train"] > 0
-    assert all(len(t) >= 2 for t in targets)  # at least [start] and [end]
+    vectorizers = [vectorizer_from_vocabulary(str(packed / f"{side}_vocabulary.txt")) for side in ("source", "target")]
+    for split in ("train", "validation"):
+        expected = translator.pair_ids(load_translation_pairs(str(packed.parent / "fra.txt"), split), *vectorizers)
+        for packed_ids, expected_ids in zip(load_packed(packed, split), expected, strict=True):
+            assert len(packed_ids) == len(expected_ids) > 0
+            for got, want in zip(packed_ids, expected_ids, strict=True):
+                assert list(got) == list(want)
+
+
+def test_an_empty_split_unpacks_to_no_pairs():
+    assert _unflatten(np.zeros(0, np.int32), np.zeros(0, np.int32)) == []
+
+
+def test_too_little_data_or_a_foreign_directory_is_a_clear_error(packed, tmp_path):
+    with pytest.raises(UserError, match="fewer training pairs than one batch"):
+        main(["fit", "--data", str(packed), "--model", "transformer", "--size", "tiny", "--batch-size", "4096",
+              "--out", str(tmp_path / "fitted")])
+    with pytest.raises(UserError, match="not written by `fit`"):
+        (tmp_path / "fit.json").write_text("{}")
+        main(["adopt", "--fitted", str(tmp_path), "--out", str(tmp_path / "model")])
+    with pytest.raises(UserError, match="not valid JSON"):
+        (tmp_path / "fit.json").write_text("{")
+        main(["adopt", "--fitted", str(tmp_path), "--out", str(tmp_path / "model")])
 
 
 def test_fit_then_adopt_gives_a_model_directory_with_the_fitted_weights(packed, tmp_path):
@@ -67,7 +94,7 @@ def test_fit_then_adopt_gives_a_model_directory_with_the_fitted_weights(packed, 
     assert main(["adopt", "--fitted", str(fitted), "--out", str(model_dir)]) == 0
 
     config = json.loads((model_dir / "config.json").read_text())
-    assert config["architecture"] == "transformer" and config["training"]["backend"] == keras.backend.backend()
+    assert config["architecture"] == "transformer" and config["training"]["epochs_this_run"] == 1
     adopted = keras.saving.load_model(model_dir / "model.keras", compile=False)
     fitted_model = adopted.__class__.from_config(adopted.get_config())
     fitted_model(example_batch())
