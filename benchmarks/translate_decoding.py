@@ -22,10 +22,12 @@ runtime.quiet_tensorflow()
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from apps.common import artifacts  # noqa: E402
-from apps.common.decoding import greedy_search, suppress_tokens  # noqa: E402
-from apps.translate.translator import START, load_translation_model, shipped_model_dir  # noqa: E402
+from apps.common.decoding import GreedySampler, decode, suppress_tokens  # noqa: E402
+from apps.common.model_directory import ModelDirectory  # noqa: E402
+from apps.common.runner import Runner  # noqa: E402
+from apps.translate.task import START, TranslationTask  # noqa: E402
 from datasets.translation import load_translation_pairs  # noqa: E402
+from datasets.vocabulary import vectorizer_from_vocabulary  # noqa: E402
 
 
 def tutorial_style_greedy(model, source_ids, steps, start_id, architecture):
@@ -45,7 +47,7 @@ def tutorial_style_greedy(model, source_ids, steps, start_id, architecture):
     else:
         state, constants = model.encode(source_ids)
         for index in range(steps):
-            logits, _, state = model.step(tokens[:, -1], state, constants, index)
+            logits, state, _ = model.step(tokens[:, -1], state, constants, index)
             tokens = np.concatenate([tokens, best(logits)], 1)
     return tokens[:, 1:]
 
@@ -59,8 +61,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    directory = args.model_dir or shipped_model_dir(args.model)
-    model, source_vectorizer, vocabulary, config = load_translation_model(directory)
+    runner = Runner(TranslationTask())
+    directory = ModelDirectory(args.model_dir, ("source", "target")) if args.model_dir else \
+        runner.shipped_directory(args.model)
+    model, config = runner.load_model(directory), directory.config()
+    source_vectorizer = vectorizer_from_vocabulary(directory.vocabulary("source"))
+    vocabulary = directory.vocabulary("target")
     architecture = config["architecture"]
     english = [e for e, _ in load_translation_pairs("bundled", "test")[: args.batch]]
     source_ids = tf.cast(source_vectorizer(tf.constant(english)), tf.int32).numpy()
@@ -71,9 +77,11 @@ def main():
         # END id -1 matches no token, so nothing stops early; the limit (and the cache) is one
         # longer than the `steps` tokens kept, as the last position is reserved for END.
         state, constants = model.encode(source, args.steps + 1)
-        lengths = tf.fill([tf.shape(source)[0]], args.steps + 1)
+        batch = tf.shape(source)[0]
+        lengths = tf.fill([batch], args.steps + 1)
         step = suppress_tokens(model.step, (0, start_id))
-        result = greedy_search(step, state, constants, start_id, -1, lengths, tf.shape(source)[1])
+        prompt, prompt_lengths = tf.fill([batch, 1], start_id), tf.ones([batch], tf.int32)
+        result = decode(step, state, constants, prompt, prompt_lengths, -1, lengths, GreedySampler())
         return result.tokens[:, : args.steps]
 
     ours = compiled_greedy(source_ids).numpy()  # trace and compile once
@@ -98,7 +106,7 @@ def main():
     print(f"  tutorial-style loop  {args.batch / theirs_time:8.1f} sentences/s  ({theirs_time:.3f} s)")
     print(f"  speed-up             {theirs_time / ours_time:8.1f}x")
 
-    serving = artifacts.load_serving(directory)
+    serving = directory.load_serving()
     signature = serving.signatures["serving_default"]
     sentence = tf.constant(["Jane went to Africa last September."])
     signature(text=sentence)

@@ -29,7 +29,7 @@ class AttentionGRUDecoder(keras.layers.Layer):
     Call arguments:
         inputs: (B, T, E) embeddings of the target tokens shifted right.
         encoder_outputs: (B, S, K).
-        initial_state: optional (B, H); zeros when not given.
+        initial_state: optional (B, H); zeros in the compute dtype when not given.
         inputs_mask: optional (B, T) bool, False at padded target steps.
         encoder_outputs_mask: optional (B, S) bool, False at padded source tokens.
 
@@ -53,9 +53,9 @@ class AttentionGRUDecoder(keras.layers.Layer):
 
     def build(self, inputs_shape, encoder_outputs_shape):
         embedding_dim, context_dim = inputs_shape[-1], encoder_outputs_shape[-1]
-        self.attention = BahdanauAttention(self.attention_units, name="attention")
+        self.attention = BahdanauAttention(self.attention_units, dtype=self.dtype_policy, name="attention")
         self.attention.build((None, self.units), encoder_outputs_shape)
-        self.cell = GRUCell(self.units, name="gru_cell")
+        self.cell = GRUCell(self.units, dtype=self.dtype_policy, name="gru_cell")
         self.cell.build((None, embedding_dim + context_dim))
 
     def call(
@@ -67,8 +67,9 @@ class AttentionGRUDecoder(keras.layers.Layer):
         encoder_outputs_mask=None,
     ):
         batch_size, target_length = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        dtype = self.compute_dtype  # of every carry of the scan (float16 under "mixed_float16")
         if initial_state is None:
-            initial_state = ops.zeros((batch_size, self.units), dtype=inputs.dtype)
+            initial_state = ops.zeros((batch_size, self.units), dtype=dtype)
         if inputs_mask is None:
             inputs_mask = ops.ones((batch_size, target_length), dtype="bool")
         projected_keys = self.attention.project_keys(encoder_outputs)  # once, not per step
@@ -86,20 +87,25 @@ class AttentionGRUDecoder(keras.layers.Layer):
 
         source_length = ops.shape(encoder_outputs)[1]
         initial_carry = (
-            initial_state,
-            ops.zeros((batch_size, encoder_outputs.shape[-1]), dtype=inputs.dtype),  # context
-            ops.zeros((batch_size, source_length), dtype=inputs.dtype),  # weights
+            ops.cast(initial_state, dtype),
+            ops.zeros((batch_size, encoder_outputs.shape[-1]), dtype=dtype),  # context
+            ops.zeros((batch_size, source_length), dtype=dtype),  # weights
         )
         # One scanned tensor, the mask riding along as a last feature: Keras' TensorFlow `scan`
         # fails on several scanned tensors when the time axis length is unknown.
-        keep = ops.cast(inputs_mask, inputs.dtype)[:, :, None]
+        keep = ops.cast(inputs_mask, dtype)[:, :, None]
         time_major = ops.transpose(ops.concatenate([inputs, keep], axis=-1), (1, 0, 2))  # (T, B, E + 1)
         _, (states, contexts, weights) = ops.scan(one_step, initial_carry, time_major)
         batch_major = lambda x: ops.transpose(x, (1, 0, 2))  # (T, B, .) -> (B, T, .)
         return batch_major(states), batch_major(contexts), batch_major(weights)
 
     def step(self, inputs, state, encoder_outputs, encoder_outputs_mask=None, projected_keys=None):
-        """One decoding step: (B, E), (B, H), (B, S, K) -> state (B, H), context (B, K), weights (B, S)."""
+        """One decoding step: (B, E), (B, H), (B, S, K) -> state (B, H), context (B, K), weights (B, S).
+
+        All three outputs are in the compute dtype (float16 under "mixed_float16").
+        """
+        # A plain method, not `__call__`: cast as Keras would, so the state keeps one dtype.
+        inputs, state = ops.cast(inputs, self.compute_dtype), ops.cast(state, self.compute_dtype)
         context, weights = self.attention(
             state, encoder_outputs, keys_mask=encoder_outputs_mask, projected_keys=projected_keys
         )

@@ -49,11 +49,13 @@ class BahdanauAttention(keras.layers.Layer):
         self.supports_masking = True  # a mask on the queries (target steps) passes on to the outputs
 
     def build(self, query_shape, keys_shape):
-        self.query_projection = keras.layers.Dense(self.units, use_bias=False, name="W1")
+        self.query_projection = keras.layers.Dense(
+            self.units, use_bias=False, dtype=self.dtype_policy, name="W1"
+        )
         self.query_projection.build(query_shape)
-        self.key_projection = keras.layers.Dense(self.units, use_bias=True, name="W2")
+        self.key_projection = keras.layers.Dense(self.units, use_bias=True, dtype=self.dtype_policy, name="W2")
         self.key_projection.build(keys_shape)
-        self.score_vector = keras.layers.Dense(1, use_bias=False, name="v")
+        self.score_vector = keras.layers.Dense(1, use_bias=False, dtype=self.dtype_policy, name="v")
         self.score_vector.build((None, self.units))
 
     def call(self, query, keys, keys_mask=None, projected_keys=None):

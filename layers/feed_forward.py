@@ -27,9 +27,11 @@ class PositionwiseFeedForward(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, inputs_shape):
-        self.inner = keras.layers.Dense(self.intermediate_dim, activation=self.activation, name="inner")
+        self.inner = keras.layers.Dense(
+            self.intermediate_dim, activation=self.activation, dtype=self.dtype_policy, name="inner"
+        )
         self.inner.build(inputs_shape)
-        self.outer = keras.layers.Dense(inputs_shape[-1], name="outer")
+        self.outer = keras.layers.Dense(inputs_shape[-1], dtype=self.dtype_policy, name="outer")
         self.outer.build((None, self.intermediate_dim))
 
     def call(self, inputs):

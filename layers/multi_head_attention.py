@@ -105,7 +105,11 @@ class MaskedMultiHeadAttention(keras.layers.Layer):
 
         def projection(units, name, input_shape):
             dense = keras.layers.Dense(
-                units, use_bias=self.use_bias, kernel_initializer=self.kernel_initializer, name=name
+                units,
+                use_bias=self.use_bias,
+                kernel_initializer=self.kernel_initializer,
+                dtype=self.dtype_policy,
+                name=name,
             )
             dense.build(input_shape)
             return dense
@@ -116,7 +120,9 @@ class MaskedMultiHeadAttention(keras.layers.Layer):
         self.output_dense = projection(
             self.output_dim or query_shape[-1], "attention_output", (None, h * self.value_dim)
         )  # W^O
-        self.weights_dropout = keras.layers.Dropout(self.dropout, name="weights_dropout")
+        self.weights_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="weights_dropout"
+        )
 
     def call(
         self,
@@ -189,8 +195,13 @@ class MaskedMultiHeadAttention(keras.layers.Layer):
             self._split_heads(self.value_dense(value), self.value_dim),
         )
 
-    def empty_cache(self, batch_size, max_length, dtype="float32"):
-        """A zero self-attention cache of `max_length` positions: ((B, L, h, d_k), (B, L, h, d_v))."""
+    def empty_cache(self, batch_size, max_length, dtype=None):
+        """A zero self-attention cache of `max_length` positions: ((B, L, h, d_k), (B, L, h, d_v)).
+
+        `dtype` defaults to the layer's compute dtype (float16 under "mixed_float16"),
+        that of the keys and values `call_with_cache` writes into it.
+        """
+        dtype = dtype or self.compute_dtype
         return (
             ops.zeros((batch_size, max_length, self.num_heads, self.key_dim), dtype=dtype),
             ops.zeros((batch_size, max_length, self.num_heads, self.value_dim), dtype=dtype),

@@ -46,9 +46,9 @@ class SoftVisualAttention(keras.layers.Layer):
         self.supports_masking = True  # a mask on the queries (target steps) passes on to the outputs
 
     def build(self, state_shape, features_shape):
-        self.attention = BahdanauAttention(self.units, name="attention")
+        self.attention = BahdanauAttention(self.units, dtype=self.dtype_policy, name="attention")
         self.attention.build(state_shape, features_shape)
-        self.gate = keras.layers.Dense(1, activation="sigmoid", name="beta")
+        self.gate = keras.layers.Dense(1, activation="sigmoid", dtype=self.dtype_policy, name="beta")
         self.gate.build(state_shape)
 
     def call(self, state, features, features_mask=None, projected_features=None):

@@ -1,6 +1,7 @@
 """One Transformer decoder layer: causal self-attention, cross-attention, feed-forward."""
 
 import keras
+from keras import ops
 
 from layers.feed_forward import PositionwiseFeedForward, residual
 from layers.multi_head_attention import MaskedMultiHeadAttention
@@ -16,11 +17,21 @@ class TransformerDecoderBlock(keras.layers.Layer):
 
     Cross-attention is skipped when no encoder sequence is given (a decoder-only
     language model). Step t never sees target tokens after t, and no query
-    ever sees a padded source token.
+    ever sees a padded source or target token.
+
+    Masks: the implicit Keras masks of `decoder_sequence` and
+    `encoder_sequence` (from `Embedding(mask_zero=True)`, ...) fill
+    `decoder_sequence_mask` and `encoder_sequence_mask` (without an encoder
+    sequence, Keras fills the self-attention's query and key masks from the
+    former). The implicit target padding mask passes on to the outputs (not to
+    the weights), so a following Keras layer sees it; an explicit
+    `decoder_sequence_mask` is honoured but not attached to the outputs, as
+    Keras propagates implicit masks only.
 
     `call_with_cache` runs the same block on new steps only: the self-attention
     keys/values of earlier steps come from a fixed-size cache, those of the
-    encoder from `cross_attention_cache(encoder_sequence)`, computed once.
+    encoder from `cross_attention_cache(encoder_sequence)`, computed once. Both
+    caches hold the block's compute dtype (float16 under "mixed_float16").
 
     Args:
         num_heads: int, h; must divide the model width D.
@@ -62,6 +73,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.dropout = dropout
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize_first = normalize_first
+        self.supports_masking = True  # the target padding mask passes on to the outputs
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
         width = decoder_sequence_shape[-1]
@@ -72,26 +84,30 @@ class TransformerDecoderBlock(keras.layers.Layer):
         head_dim = width // self.num_heads
 
         def norm(name):
-            layer = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, name=name)
+            layer = keras.layers.LayerNormalization(
+                epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
+            )
             layer.build(decoder_sequence_shape)
             return layer
 
         self.self_attention = MaskedMultiHeadAttention(
-            self.num_heads, head_dim, dropout=self.dropout, name="self_attention"
+            self.num_heads, head_dim, dropout=self.dropout, dtype=self.dtype_policy, name="self_attention"
         )
         self.self_attention.build(decoder_sequence_shape, decoder_sequence_shape)
         self.self_attention_norm = norm("self_attention_norm")
         self.cross_attention = None
         if encoder_sequence_shape is not None:
             self.cross_attention = MaskedMultiHeadAttention(
-                self.num_heads, head_dim, dropout=self.dropout, name="cross_attention"
+                self.num_heads, head_dim, dropout=self.dropout, dtype=self.dtype_policy, name="cross_attention"
             )
             self.cross_attention.build(decoder_sequence_shape, encoder_sequence_shape)
             self.cross_attention_norm = norm("cross_attention_norm")
-        self.feed_forward = PositionwiseFeedForward(self.intermediate_dim, name="feed_forward")
+        self.feed_forward = PositionwiseFeedForward(
+            self.intermediate_dim, dtype=self.dtype_policy, name="feed_forward"
+        )
         self.feed_forward.build(decoder_sequence_shape)
         self.feed_forward_norm = norm("feed_forward_norm")
-        self.output_dropout = keras.layers.Dropout(self.dropout, name="output_dropout")
+        self.output_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy, name="output_dropout")
 
     def call(
         self,
@@ -146,6 +162,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
         Returns:
             (outputs, cross_attention_weights, self_attention_cache).
         """
+        # A plain method, not `__call__`: cast as Keras would, so residuals stay in the compute dtype.
+        decoder_sequence = ops.cast(decoder_sequence, self.compute_dtype)
         new_cache = []
 
         def self_attend(y):
@@ -167,8 +185,9 @@ class TransformerDecoderBlock(keras.layers.Layer):
         )
         return outputs, weights, new_cache[0]
 
-    def empty_self_attention_cache(self, batch_size, max_length, dtype="float32"):
-        return self.self_attention.empty_cache(batch_size, max_length, dtype)
+    def empty_self_attention_cache(self, batch_size, max_length, dtype=None):
+        """Zero self-attention keys and values, ((B, L, h, d), (B, L, h, d)), in the compute dtype."""
+        return self.self_attention.empty_cache(batch_size, max_length, dtype or self.compute_dtype)
 
     def cross_attention_cache(self, encoder_sequence):
         """Keys and values of the encoder outputs, projected once per source sentence."""
@@ -191,6 +210,9 @@ class TransformerDecoderBlock(keras.layers.Layer):
 
     def _residual(self, inputs, sublayer, norm, training):
         return residual(inputs, sublayer, norm, self.output_dropout, self.normalize_first, training)
+
+    def compute_mask(self, decoder_sequence, mask=None):
+        return (mask, None)  # (outputs, cross-attention weights)
 
     def get_config(self):
         config = super().get_config()

@@ -61,20 +61,26 @@ class TransformerEncoderBlock(keras.layers.Layer):
                 f"The model width ({width}) must be divisible by `num_heads`, got {self.num_heads}"
             )
         self.self_attention = MaskedMultiHeadAttention(
-            self.num_heads, width // self.num_heads, dropout=self.dropout, name="self_attention"
+            self.num_heads,
+            width // self.num_heads,
+            dropout=self.dropout,
+            dtype=self.dtype_policy,
+            name="self_attention",
         )
         self.self_attention.build(inputs_shape, inputs_shape)
         self.self_attention_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, name="self_attention_norm"
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="self_attention_norm"
         )
         self.self_attention_norm.build(inputs_shape)
-        self.feed_forward = PositionwiseFeedForward(self.intermediate_dim, name="feed_forward")
+        self.feed_forward = PositionwiseFeedForward(
+            self.intermediate_dim, dtype=self.dtype_policy, name="feed_forward"
+        )
         self.feed_forward.build(inputs_shape)
         self.feed_forward_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, name="feed_forward_norm"
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="feed_forward_norm"
         )
         self.feed_forward_norm.build(inputs_shape)
-        self.output_dropout = keras.layers.Dropout(self.dropout, name="output_dropout")
+        self.output_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy, name="output_dropout")
 
     def call(self, inputs, mask=None, training=None):
         def self_attend(x):

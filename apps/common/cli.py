@@ -3,12 +3,17 @@
 An app's `__main__` builds an argparse parser with one sub-command per verb and calls
 `run(main, argv)`. User errors (`UserError`, and the data loaders' `DataError`) print one line
 `error: ...` on stderr and exit with status 2; Ctrl-C exits with 130; nothing else is caught,
-so a bug still shows its traceback.
+so a bug still shows its traceback. Output paths are checked by their argparse `type=`
+(`output_file`, `output_directory`), so a bad one stops the command before any work.
 """
 
 import argparse
+import importlib.util
+import os
 import sys
+from pathlib import Path
 
+import apps
 import runtime
 
 EXIT_USER_ERROR = 2
@@ -37,11 +42,88 @@ def positive_int(text):
     return value
 
 
+def output_file(text):
+    """argparse `type=` for a file the command will write: its directory must exist and be writable.
+
+    Returns the path as given. Raises `argparse.ArgumentTypeError` naming the path and the problem.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("expected a file path, got ''")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
+    if os.path.lexists(text) and not os.access(text, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text} exists and is not writable")
+    parent = os.path.dirname(text) or os.curdir
+    if not os.path.isdir(parent):
+        what = "is not a directory" if os.path.lexists(parent) else "does not exist"
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {parent} {what}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {parent} is not writable")
+    return text
+
+
+def output_directory(text):
+    """argparse `type=` for a directory the command will write into, creating it if need be.
+
+    An existing path must be a writable directory; for a new one, its nearest existing ancestor
+    must be a writable directory. Returns the path as given. Raises
+    `argparse.ArgumentTypeError` naming the path and the problem.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("expected a directory path, got ''")
+    if os.path.lexists(text):
+        if not os.path.isdir(text):
+            raise argparse.ArgumentTypeError(f"{text} exists and is not a directory")
+        if not os.access(text, os.W_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"{text} is not writable")
+        return text
+    ancestor = os.path.dirname(os.path.abspath(text))
+    while not os.path.lexists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise argparse.ArgumentTypeError(f"cannot create {text}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot create {text}: {ancestor} is not writable")
+    return text
+
+
+def datasets_package_problem():
+    """None if `import datasets` finds this project's package, else the one-line reason it does not.
+
+    Our `datasets` package shares its name with Hugging Face's. The editable install resolves our
+    packages after `sys.path`, so a `datasets` in the working directory or on PYTHONPATH (even a
+    plain folder of data, a namespace package) wins, and the first import from it would fail
+    with a confusing traceback. Looks the package up without importing it.
+    """
+    expected = Path(apps.__file__).resolve().parents[1] / "datasets"
+    module = sys.modules.get("datasets")
+    if module is not None:
+        origin, locations = getattr(module, "__file__", None), list(getattr(module, "__path__", []))
+    else:
+        spec = importlib.util.find_spec("datasets")
+        if spec is None:
+            return f"the package 'datasets' cannot be found (expected {expected}): reinstall the project"
+        origin = spec.origin if spec.has_location else None
+        locations = list(spec.submodule_search_locations or [])
+    found = origin or (locations[0] if locations else None)  # a namespace package has no origin
+    if found is not None and Path(found).resolve() == expected / "__init__.py":
+        return None
+    return (
+        f"the package 'datasets' found at {found} is not this project's (expected {expected}): "
+        "run from the project directory, or uninstall or move the other package"
+    )
+
+
 def run(main, argv=None):
     """Calls `main(argv)` and turns user errors into one line on stderr and exit status 2.
 
-    For command-line use only: it also filters TensorFlow's C++ log lines out of stderr.
+    For command-line use only: it also filters TensorFlow's C++ log lines out of stderr. Before
+    anything imports `datasets`, it checks that the name resolves to this project's package.
     """
+    problem = datasets_package_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USER_ERROR
     runtime.quiet_tensorflow()
     from datasets.errors import DataError
 

@@ -1,21 +1,39 @@
-"""Greedy and beam search over a model's `step` function: one compiled `tf.while_loop` each.
+"""Greedy, random and beam-search decoding over a model's `step` function, each one compiled loop.
 
-Every sequence model of the suite (translation, captioning, generation) decodes through here.
-A model provides
+Every sequence model of the suite (translation, captioning, text and music generation) decodes
+through `decode`. A model provides
 
-    step(tokens, state, constants, index) -> (logits, attention, state)
+    step(tokens, state, constants, index) -> (logits, state, outputs)
 
-    tokens:    (N,) int32, the previous token of each hypothesis.
+    tokens:    (N,) int32, the previous token of each row: a prompt token or a generated one.
     state:     nested tensors with leading dimension N that change from step to step (a GRU
                state, a Transformer's key/value caches); beam search reorders them.
     constants: nested tensors with leading dimension N that never change (encoder outputs,
                their projections, the source mask); tiled once per beam, never reordered,
                since all beams of one example share them.
-    index:     scalar int32, the position of the new token (for caches and positions).
-    logits:    (N, V).  attention: (N, S), the weights over the source (zeros if none).
+    index:     scalar int32, the position of `tokens` in the sequence (0 for the first prompt
+               token), for caches and position encodings.
+    logits:    (N, V), the scores of the token at position index + 1.
+    outputs:   a dict, possibly empty, of per-token tensors with leading dimension N, e.g.
+               {"attention": (N, S)}. The decoder stacks each into (B, L, ...), aligned with the
+               generated tokens; beam search reorders them with their hypotheses.
 
-N is B for greedy search and B * K for a beam of K. Shapes: B batch, K beams, L maximum
-output length, S source length, V vocabulary.
+Each row starts from its prompt, read inside the same loop as generation: while index + 1 is
+within the row's prompt, the next token is the prompt's (it is not scored and not returned),
+so rows with shorter prompts start generating earlier. Translation prompts with [START];
+text generation with, say, the characters of "ROMEO:".
+
+A sampler chooses the next token: `GreedySampler` and `RandomSampler` share one loop and differ
+only in that choice; `BeamSampler` runs beam search, its own loop.
+
+N is B for greedy and random sampling, B * K for a beam of K. Shapes: B batch, K beams,
+P prompt length, L the most generated tokens (the largest of `max_lengths`), V vocabulary.
+
+Example:
+    state, constants = model.encode(source, max_output_length)
+    result = decode(model.step, state, constants, tf.fill([batch, 1], START), tf.ones([batch], tf.int32),
+                    END, tf.fill([batch], max_output_length), BeamSampler(beam_size=4))
+    result.tokens  # (B, L)
 """
 
 from typing import NamedTuple
@@ -26,149 +44,273 @@ _NEG_INF = -1e9
 
 
 class DecodeResult(NamedTuple):
-    tokens: tf.Tensor  # (B, L) int32, END then END-padding after each hypothesis
-    attention: tf.Tensor  # (B, L, S) the attention weights of each output token
-    lengths: tf.Tensor  # (B,) int32, tokens up to and including END
-    scores: tf.Tensor  # (B,) log-probability, divided by the length penalty for beams
+    tokens: tf.Tensor  # (B, L) int32, the generated tokens, END then END-padding after each
+    outputs: dict  # name -> (B, L, ...), the step's `outputs` for each generated token
+    lengths: tf.Tensor  # (B,) int32, generated tokens up to and including END
+    scores: tf.Tensor  # (B,) log-probability of the generated tokens; over the length penalty for beams
 
 
-def decode(step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size=1, length_penalty=0.6):
-    """Greedy search when `beam_size` is 1, else beam search. See the module docstring.
+class GreedySampler:
+    """Chooses the most probable next token."""
+
+    def next_token(self, log_probs, index):
+        """(N, V) log-probabilities, scalar position -> (N,) int32 tokens."""
+        return tf.argmax(log_probs, axis=-1, output_type=tf.int32)
+
+    def checked(self):
+        """Nothing to validate."""
+        return self
+
+
+class RandomSampler:
+    """Draws the next token from the model's distribution, tempered, optionally cut to top-k / top-p.
+
+    Top-k keeps the k most probable tokens; top-p (nucleus sampling, Holtzman et al. 2020) keeps
+    the smallest set of most probable tokens whose probability reaches p, at least one. Both cut
+    the tempered distribution and renormalise it, top-k first (top-p then cuts what top-k left).
+    The draws are stateless: the one at position `index` is seeded with (seed, index), so a seed
+    gives the same text every time, in a `tf.function` or a reloaded SavedModel alike.
+
+    Every argument may be a Python number or a scalar tensor (e.g. a SavedModel signature's input).
 
     Args:
-        max_lengths: (B,) int32, the most tokens (END included) each example may produce,
-            e.g. relative to its source length; END is forced at the last one.
-        attention_length: scalar int32, S.
-        beam_size: int or scalar int32 tensor, K >= 1. A tensor equal to 1 also runs greedy search.
-        length_penalty: alpha of the GNMT penalty ((5 + length) / 6) ** alpha that ranks
-            finished beams; 0 ranks by total log-probability.
+        temperature: float > 0, divides the log-probabilities: below 1 sharpens, above 1
+            flattens. Defaults to 1.0.
+        top_k: int >= 0, 0 keeps every token. Defaults to 0.
+        top_p: float in (0, 1], 1.0 keeps every token. Defaults to 1.0.
+        seed: int. Defaults to 0.
+
+    Example:
+        decode(step, state, constants, prompt, prompt_lengths, END, max_lengths,
+               RandomSampler(temperature=0.8, top_p=0.9, seed=7))
     """
-    greedy = lambda: greedy_search(step, state, constants, start_id, end_id, max_lengths, attention_length)
-    beam = lambda: beam_search(
-        step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size, length_penalty
-    )
-    if isinstance(beam_size, int):
+
+    def __init__(self, temperature=1.0, top_k=0, top_p=1.0, seed=0):
+        _check_number("temperature", temperature, lambda t: t > 0, "a number > 0")
+        _check_number("top_k", top_k, lambda k: k >= 0, "an integer >= 0 (0 keeps every token)")
+        _check_number("top_p", top_p, lambda p: 0 < p <= 1, "a number in (0, 1]")
+        self.temperature, self.top_k, self.top_p, self.seed = temperature, top_k, top_p, seed
+
+    def next_token(self, log_probs, index):
+        """(N, V) log-probabilities, scalar position -> (N,) int32 tokens."""
+        logits = log_probs / tf.cast(self.temperature, log_probs.dtype)
+        vocab_size = tf.shape(logits)[-1]
+        sorted_logits, order = tf.math.top_k(logits, k=vocab_size)  # (N, V), most probable first
+        rank = tf.range(vocab_size)[None]
+        top_k = tf.cast(self.top_k, tf.int32)
+        keep = (rank < top_k) | (top_k <= 0)
+        probs = tf.nn.softmax(tf.where(keep, sorted_logits, -float("inf")))
+        more_probable = tf.math.cumsum(probs, axis=-1, exclusive=True)  # (N, V), 0 for the first
+        # 1.0 must keep every token, even those the rounded cumulative sum already puts at 1.
+        top_p = tf.cast(self.top_p, probs.dtype)
+        keep &= (more_probable < top_p) | (top_p >= 1.0)
+        seed = tf.stack([tf.cast(self.seed, tf.int32), index])
+        # -inf (not _NEG_INF) gives cut tokens probability exactly 0, whatever the temperature.
+        choice = tf.random.stateless_categorical(tf.where(keep, sorted_logits, -float("inf")), 1, seed, dtype=tf.int32)
+        return tf.gather(order, choice[:, 0], batch_dims=1)
+
+    def checked(self):
+        """This sampler, its arguments only usable once valid (Python numbers are checked on construction).
+
+        A graph runs ops that do not depend on each other in any order, so the draws must depend
+        on the assertions for these to fail first.
+        """
+        assertions = [
+            tf.debugging.assert_positive(self.temperature, message="temperature must be > 0"),
+            tf.debugging.assert_non_negative(self.top_k, message="top_k must be >= 0 (0 keeps every token)"),
+            tf.debugging.assert_positive(self.top_p, message="top_p must be in (0, 1]"),
+            tf.debugging.assert_less_equal(tf.cast(self.top_p, tf.float32), 1.0, message="top_p must be in (0, 1]"),
+        ]
+        valid = lambda x: _after(assertions, x)
+        return RandomSampler(valid(self.temperature), valid(self.top_k), valid(self.top_p), valid(self.seed))
+
+
+class BeamSampler:
+    """Beam search (see `beam_search`): K hypotheses per example, the best finished one returned.
+
+    Args:
+        beam_size: int or scalar int32 tensor, K >= 1. 1 runs greedy search (through `tf.cond`
+            for a tensor). Defaults to 4.
+        length_penalty: alpha of the GNMT penalty ((5 + length) / 6) ** alpha that ranks
+            finished hypotheses; 0 ranks by total log-probability. Defaults to 0.6.
+    """
+
+    def __init__(self, beam_size=4, length_penalty=0.6):
+        _check_number("beam_size", beam_size, lambda k: k >= 1, "an integer >= 1")
+        self.beam_size, self.length_penalty = beam_size, length_penalty
+
+
+def decode(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, sampler):
+    """Reads each row's prompt, then generates with `sampler`. See the module docstring.
+
+    Args:
+        step: the model's step function.
+        state, constants: the model's decoding state and constants for B rows.
+        prompt: (B, P) int32, each row's prompt, padded beyond its length.
+        prompt_lengths: (B,) int32 >= 1.
+        end_id: int, the END token. One outside the vocabulary (e.g. -1) never ends a row before
+            its limit.
+        max_lengths: (B,) int32, the most tokens (END included) each row may generate after its
+            prompt, e.g. relative to its source length; END is forced at the last one.
+        sampler: `GreedySampler`, `RandomSampler` or `BeamSampler`.
+
+    Returns:
+        `DecodeResult` of the generated tokens, their step outputs, lengths and scores.
+    """
+    inputs = (step, state, constants, prompt, prompt_lengths, end_id, max_lengths)
+    if not isinstance(sampler, BeamSampler):
+        return sample(*inputs, sampler)
+    beam_size = sampler.beam_size
+    greedy = lambda: sample(*inputs, GreedySampler())
+    beam = lambda: beam_search(*inputs, beam_size, sampler.length_penalty)
+    if not tf.is_tensor(beam_size):
         return greedy() if beam_size == 1 else beam()
-    tf.debugging.assert_positive(beam_size, message="beam_size must be a positive integer")
+    beam_size = _after(
+        [tf.debugging.assert_positive(beam_size, message="beam_size must be a positive integer")], beam_size
+    )
     return DecodeResult(*tf.cond(tf.equal(beam_size, 1), lambda: tuple(greedy()), lambda: tuple(beam())))
 
 
-def greedy_search(step, state, constants, start_id, end_id, max_lengths, attention_length):
-    """The most probable next token at each step, until END or the length limit."""
-    max_lengths = tf.cast(max_lengths, tf.int32)
+def sample(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, sampler):
+    """Greedy or random sampling: `sampler.next_token` chooses each token, until END or the limit."""
+    prompt, prompt_lengths, max_lengths = _as_int32(prompt, prompt_lengths, max_lengths)
+    end_id = tf.cast(end_id, tf.int32)
+    sampler = sampler.checked()
     batch_size = tf.shape(max_lengths)[0]
     max_length = tf.reduce_max(max_lengths)
-    tokens = tf.fill([batch_size, max_length], tf.cast(end_id, tf.int32))
-    attention = tf.zeros([batch_size, max_length, attention_length])
-    previous = tf.fill([batch_size], tf.cast(start_id, tf.int32))
+    num_steps = tf.reduce_max(prompt_lengths - 1 + max_lengths)
+    tokens = tf.fill([batch_size, max_length], end_id)
     finished = tf.zeros([batch_size], tf.bool)
     lengths = tf.zeros([batch_size], tf.int32)
     scores = tf.zeros([batch_size])
 
-    def body(index, previous, state, tokens, attention, finished, lengths, scores):
-        logits, weights, state = step(previous, state, constants, index)
-        log_probs = _force_end_at_limit(tf.nn.log_softmax(logits), index, max_lengths, end_id)
-        token = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
+    def body(index, previous, state, tokens, outputs, finished, lengths, scores):
+        logits, state, step_outputs = step(previous, state, constants, index)
+        if outputs is None:  # the first step, before the loop: buffers in the shapes of its outputs
+            outputs = _empty_buffers(step_outputs, batch_size, max_length)
+        log_probs = tf.nn.log_softmax(logits)
+        column = index + 1 - prompt_lengths  # (B,) where the next token goes; < 0 within the prompt
+        reading = column < 0
+        token = sampler.next_token(log_probs, index)
+        token = tf.where(column >= max_lengths - 1, end_id, token)  # END at the limit, at its own log p
         token = tf.where(finished, end_id, token)
-        scores += tf.where(finished, 0.0, tf.reduce_max(log_probs, axis=-1))
-        lengths += tf.cast(~finished, tf.int32)
-        tokens = _write_column(tokens, index, token)
-        attention = _write_column(attention, index, weights)
-        finished = finished | tf.equal(token, end_id)
-        return index + 1, token, state, tokens, attention, finished, lengths, scores
+        token = tf.where(reading, _next_prompt_token(prompt, index), token)
+        generating = ~(finished | reading)
+        scores += tf.where(generating, _log_prob_of(token, log_probs), 0.0)
+        lengths += tf.cast(generating, tf.int32)
+        tokens = _write_column(tokens, column, token)
+        # Outputs stay zero after END, as beam search's do, whatever the rest of the batch does.
+        output_column = tf.where(generating, column, -1)
+        outputs = tf.nest.map_structure(lambda x, new: _write_column(x, output_column, new), outputs, step_outputs)
+        finished |= tf.equal(token, end_id) & ~reading
+        return index + 1, token, state, tokens, outputs, finished, lengths, scores
 
-    def not_done(index, previous, state, tokens, attention, finished, *_):
-        return tf.logical_and(index < max_length, ~tf.reduce_all(finished))
+    def not_done(index, previous, state, tokens, outputs, finished, *_):
+        return tf.logical_and(index < num_steps, ~tf.reduce_all(finished))
 
-    loop = _while_loop(not_done, body, (0, previous, state, tokens, attention, finished, lengths, scores))
-    _, _, _, tokens, attention, _, lengths, scores = loop
-    return DecodeResult(tokens, attention, lengths, scores)
+    first = body(0, prompt[:, 0], state, tokens, None, finished, lengths, scores)
+    _, _, _, tokens, outputs, _, lengths, scores = _while_loop(not_done, body, first)
+    return DecodeResult(tokens, outputs, lengths, scores)
 
 
-def beam_search(step, state, constants, start_id, end_id, max_lengths, attention_length, beam_size, length_penalty=0.6):
+def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, beam_size, length_penalty=0.6):
     """K live hypotheses per example, and the K best finished ones ranked by penalised score.
 
     Each step extends every live hypothesis and takes the 2K best extensions: those ending in
     END join the finished set (scored log p / ((5 + length) / 6) ** alpha, as in GNMT), the best
     K others stay live. An example is done when no live hypothesis can still beat its worst
     finished one, or at its length limit, where END is forced. Beams are folded into the batch
-    (N = B * K) and reordered with `gather_beams`.
+    (N = B * K) and reordered with `gather_beams`. Within the prompt, the prompt's next token
+    is the only choice, at log-probability 0, so the prompt does not count in the scores.
     """
-    max_lengths = tf.cast(max_lengths, tf.int32)
+    prompt, prompt_lengths, max_lengths = _as_int32(prompt, prompt_lengths, max_lengths)
+    end_id = tf.cast(end_id, tf.int32)
     beam_size = tf.cast(beam_size, tf.int32)
     batch_size = tf.shape(max_lengths)[0]
     max_length = tf.reduce_max(max_lengths)
+    num_steps = tf.reduce_max(prompt_lengths - 1 + max_lengths)
     penalty = lambda length: ((5.0 + tf.cast(length, tf.float32)) / 6.0) ** length_penalty
 
     tile = lambda x: tf.repeat(x, beam_size, axis=0)  # (B, ...) -> (B * K, ...)
     state = tf.nest.map_structure(tile, state)
     constants = tf.nest.map_structure(tile, constants)
-    beam_max_lengths = tile(max_lengths)
+    beam_prompt, beam_max_lengths = tile(prompt), tile(max_lengths)
 
     # Live beams. Only beam 0 is live at first, so the K beams do not start as K copies.
     scores = tf.tile(tf.concat([[0.0], tf.fill([beam_size - 1], _NEG_INF)], axis=0)[None], [batch_size, 1])
-    tokens = tf.fill([batch_size * beam_size, max_length], tf.cast(end_id, tf.int32))
-    attention = tf.zeros([batch_size * beam_size, max_length, attention_length])
-    previous = tf.fill([batch_size * beam_size], tf.cast(start_id, tf.int32))
+    tokens = tf.fill([batch_size * beam_size, max_length], end_id)
     # Finished hypotheses, (B * K, ...) like the live ones; penalised scores, -inf = empty slot.
-    finished = (
-        tokens,
-        attention,
-        tf.fill([batch_size, beam_size], _NEG_INF),
-        tf.zeros([batch_size, beam_size], tf.int32),
+    finished = _Finished(
+        tokens, None, tf.fill([batch_size, beam_size], _NEG_INF), tf.zeros([batch_size, beam_size], tf.int32)
     )
 
-    def body(index, previous, state, tokens, attention, scores, finished):
-        logits, weights, state = step(previous, state, constants, index)
+    def body(index, previous, state, tokens, outputs, scores, finished):
+        logits, state, step_outputs = step(previous, state, constants, index)
+        if outputs is None:  # the first step, before the loop: buffers in the shapes of its outputs
+            outputs = _empty_buffers(step_outputs, batch_size * beam_size, max_length)
+            finished = finished._replace(outputs=outputs)
         vocab_size = tf.shape(logits)[-1]
-        log_probs = _force_end_at_limit(tf.nn.log_softmax(logits), index, beam_max_lengths, end_id)
+        column = index + 1 - prompt_lengths  # (B,) where the next token goes; < 0 within the prompt
+        beam_column = tile(column)
+        log_probs = _force_end_at_limit(tf.nn.log_softmax(logits), beam_column, beam_max_lengths, end_id)
+        log_probs = _force_prompt_token(log_probs, beam_column < 0, _next_prompt_token(beam_prompt, index))
         candidates = scores[:, :, None] + tf.reshape(log_probs, [batch_size, beam_size, vocab_size])
         top_scores, flat_index = tf.math.top_k(tf.reshape(candidates, [batch_size, -1]), k=2 * beam_size)
         parent = flat_index // vocab_size  # (B, 2K): the live beam each candidate extends
         token = flat_index % vocab_size
-        ends = tf.equal(token, end_id)
+        ends = tf.equal(token, end_id) & (column >= 0)[:, None]
 
-        # Every candidate's history: the parent's tokens and attention, plus this step.
-        history_tokens = _write_column(gather_beams(tokens, parent), index, tf.reshape(token, [-1]))
-        history_attention = _write_column(gather_beams(attention, parent), index, gather_beams(weights, parent))
+        # Every candidate's history: the parent's tokens and outputs, plus this step.
+        candidate_column = tf.repeat(column, 2 * beam_size)
+        history = lambda x, new: _write_column(gather_beams(x, parent), candidate_column, gather_beams(new, parent))
+        history_tokens = _write_column(gather_beams(tokens, parent), candidate_column, tf.reshape(token, [-1]))
+        history_outputs = tf.nest.map_structure(history, outputs, step_outputs)
 
         # The K best candidates that do not end stay live.
         live_scores = tf.where(ends, _NEG_INF, top_scores)
         scores, keep = tf.math.top_k(live_scores, k=beam_size)  # (B, K)
         pick = lambda x: gather_beams(x, keep)
-        tokens, attention = pick(history_tokens), pick(history_attention)
+        tokens, outputs = pick(history_tokens), tf.nest.map_structure(pick, history_outputs)
         state = tf.nest.map_structure(lambda x: gather_beams(x, tf.gather(parent, keep, batch_dims=1)), state)
         previous = tf.reshape(tf.gather(token, keep, batch_dims=1), [-1])
 
         # Candidates that end join the finished set, which keeps its K best by penalised score.
-        ended_scores = tf.where(ends, top_scores / penalty(index + 1), _NEG_INF)
-        finished_tokens, finished_attention, finished_scores, finished_lengths = finished
-        pool_scores = tf.concat([finished_scores, ended_scores], axis=1)  # (B, 3K)
+        length = tf.maximum(column + 1, 1)[:, None]  # (B, 1); 1 within the prompt, where nothing ends
+        ended_scores = tf.where(ends, top_scores / penalty(length), _NEG_INF)
+        pool_scores = tf.concat([finished.scores, ended_scores], axis=1)  # (B, 3K)
         finished_scores, best = tf.math.top_k(pool_scores, k=beam_size)
         pool = lambda old, new: gather_beams(_interleave(old, new, batch_size), best)
-        finished = (
-            pool(finished_tokens, history_tokens),
-            pool(finished_attention, history_attention),
+        ended_lengths = tf.broadcast_to(length, tf.shape(ended_scores))
+        finished = _Finished(
+            pool(finished.tokens, history_tokens),
+            tf.nest.map_structure(pool, finished.outputs, history_outputs),
             finished_scores,
-            tf.gather(tf.concat([finished_lengths, tf.fill(tf.shape(ended_scores), index + 1)], 1), best, batch_dims=1),
+            tf.gather(tf.concat([finished.lengths, ended_lengths], 1), best, batch_dims=1),
         )
-        return index + 1, previous, state, tokens, attention, scores, finished
+        return index + 1, previous, state, tokens, outputs, scores, finished
 
-    def not_done(index, previous, state, tokens, attention, scores, finished):
+    def not_done(index, previous, state, tokens, outputs, scores, finished):
         # A live score can only fall; its penalised value is at best score / penalty(max length).
         best_live = tf.reduce_max(scores, axis=1) / penalty(max_lengths)
-        worst_finished = tf.reduce_min(finished[2], axis=1)
-        return tf.logical_and(index < max_length, tf.reduce_any(best_live > worst_finished))
+        worst_finished = tf.reduce_min(finished.scores, axis=1)
+        return tf.logical_and(index < num_steps, tf.reduce_any(best_live > worst_finished))
 
-    loop = _while_loop(not_done, body, (0, previous, state, tokens, attention, scores, finished))
-    finished_tokens, finished_attention, finished_scores, finished_lengths = loop[-1]
-    best = tf.argmax(finished_scores, axis=-1, output_type=tf.int32)  # (B,)
+    first = body(0, beam_prompt[:, 0], state, tokens, None, scores, finished)
+    finished = _while_loop(not_done, body, first)[-1]
+    best = tf.argmax(finished.scores, axis=-1, output_type=tf.int32)  # (B,)
     return DecodeResult(
-        gather_beams(finished_tokens, best[:, None]),
-        gather_beams(finished_attention, best[:, None]),
-        tf.gather(finished_lengths, best, batch_dims=1),
-        tf.gather(finished_scores, best, batch_dims=1),
+        gather_beams(finished.tokens, best[:, None]),
+        tf.nest.map_structure(lambda x: gather_beams(x, best[:, None]), finished.outputs),
+        tf.gather(finished.lengths, best, batch_dims=1),
+        tf.gather(finished.scores, best, batch_dims=1),
     )
+
+
+class _Finished(NamedTuple):
+    tokens: tf.Tensor  # (B * K, L)
+    outputs: dict  # name -> (B * K, L, ...)
+    scores: tf.Tensor  # (B, K) penalised; _NEG_INF for an empty slot
+    lengths: tf.Tensor  # (B, K)
 
 
 def _interleave(old, new, batch_size):
@@ -200,9 +342,9 @@ def suppress_tokens(step, token_ids):
     token_ids = list(token_ids)
 
     def suppressed_step(tokens, state, constants, index):
-        logits, attention, state = step(tokens, state, constants, index)
+        logits, state, outputs = step(tokens, state, constants, index)
         banned = tf.reduce_any(tf.equal(tf.range(tf.shape(logits)[-1])[:, None], token_ids), axis=-1)
-        return tf.where(banned[None], tf.cast(_NEG_INF, logits.dtype), logits), attention, state
+        return tf.where(banned[None], tf.cast(_NEG_INF, logits.dtype), logits), state, outputs
 
     return suppressed_step
 
@@ -218,16 +360,60 @@ def _while_loop(condition, body, loop_vars):
     return tf.while_loop(condition, body, loop_vars, shape_invariants=invariants)
 
 
-def _force_end_at_limit(log_probs, index, max_lengths, end_id):
+def _check_number(name, value, is_valid, expected):
+    """Raises ValueError for an invalid Python number; tensors are checked in the graph."""
+    if not tf.is_tensor(value) and not is_valid(value):
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+
+
+def _after(assertions, x):
+    """x, available only once the assertions pass."""
+    with tf.control_dependencies(assertions):
+        return tf.identity(x)
+
+
+def _as_int32(*tensors):
+    return [tf.cast(x, tf.int32) for x in tensors]
+
+
+def _empty_buffers(outputs, rows, length):
+    """Zeros (rows, L, ...) for each (rows, ...) output."""
+    return tf.nest.map_structure(lambda x: tf.zeros(tf.concat([[rows, length], tf.shape(x)[1:]], 0), x.dtype), outputs)
+
+
+def _log_prob_of(token, log_probs):
+    """(N,) log_probs[n, token[n]]; 0 for an END outside the vocabulary (-1, which never ends)."""
+    is_token = tf.equal(tf.range(tf.shape(log_probs)[-1])[None], token[:, None])
+    return tf.reduce_sum(tf.where(is_token, log_probs, 0.0), axis=-1)
+
+
+def _next_prompt_token(prompt, index):
+    """(N,) the prompt token at position index + 1 (clipped to the prompt; used only within it)."""
+    return tf.gather(prompt, tf.minimum(index + 1, tf.shape(prompt)[1] - 1), axis=1)
+
+
+def _force_prompt_token(log_probs, reading, prompt_token):
+    """Within the prompt, its next token is the only choice, at log-probability 0."""
+    is_token = tf.equal(tf.range(tf.shape(log_probs)[-1])[None], prompt_token[:, None])
+    forced = tf.where(is_token, 0.0, _NEG_INF)
+    return tf.where(reading[:, None], forced, log_probs)
+
+
+def _force_end_at_limit(log_probs, column, max_lengths, end_id):
     """At an example's last allowed position, END is its only choice, at its own log-probability."""
-    at_limit = index >= max_lengths - 1  # (N,)
+    at_limit = column >= max_lengths - 1  # (N,)
     is_end = tf.equal(tf.range(tf.shape(log_probs)[-1]), end_id)[None]
     return tf.where(at_limit[:, None] & ~is_end, _NEG_INF, log_probs)
 
 
-def _write_column(buffer, index, values):
-    """buffer[:, index] = values, for (N, L, ...) buffers inside a while loop."""
+def _write_column(buffer, column, values):
+    """buffer[n, column[n]] = values[n], for (N, L, ...) buffers inside a while loop.
+
+    Rows whose column is outside [0, L) (still within the prompt, or past their limit) are left
+    unchanged.
+    """
     length = tf.shape(buffer)[1]
-    is_index = tf.equal(tf.range(length), index)
-    is_index = tf.reshape(is_index, [1, length] + [1] * (len(buffer.shape) - 2))
-    return tf.where(is_index, tf.expand_dims(values, 1), buffer)
+    is_column = tf.equal(tf.range(length)[None], column[:, None])  # (N, L)
+    for _ in range(len(buffer.shape) - 2):
+        is_column = is_column[..., None]  # (N, L, 1, ...)
+    return tf.where(is_column, tf.expand_dims(values, 1), buffer)

@@ -31,8 +31,44 @@ def make_strategy(name):
     if name == "multi-worker":
         if "TF_CONFIG" not in os.environ:
             raise UserError("--strategy multi-worker needs the TF_CONFIG environment variable (cluster spec)")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _multi_worker_strategy(tf)
     raise UserError(f"--strategy must be one of {', '.join(STRATEGIES)}; got {name!r}")
+
+
+def _multi_worker_strategy(tf):
+    """`tf.distribute.MultiWorkerMirroredStrategy` that takes the two `reduce` calls of Keras' `fit`.
+
+    With two or more workers, Keras 3.15's `fit` (TensorFlow 2.21) fails on its first batch with
+    the stock strategy, in two places:
+    - To build the model it averages the first batch, a nest `(x, y)` of per-replica values, and
+      reads the shapes and dtypes of the result (`_maybe_symbolic_build`). `MirroredStrategy`
+      averages a nest leaf by leaf over its replicas; the multi-worker strategy tries to make one
+      tensor of it ("Attempt to convert a value (PerReplica...)"). Here a nest is averaged the
+      way `MirroredStrategy` does it, over this worker's replicas, with no communication:
+      averaging across workers would fail whenever their batches differ in shape, as
+      length-bucketed batches do.
+    - It averages each log (the loss and metrics, scalars) over replicas with `axis=0`, which a
+      scalar does not have ("Invalid reduction dimension 0 for input with 0 dimensions"). Here
+      a scalar is averaged over the replicas of all workers.
+    Everything else is the stock strategy.
+    """
+
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            if isinstance(reduce_op, str):
+                reduce_op = tf.distribute.ReduceOp(reduce_op.upper())
+            if tf.nest.is_nested(value) and reduce_op == tf.distribute.ReduceOp.MEAN:
+                return tf.nest.map_structure(self._local_mean, value)
+            if axis is not None and self.experimental_local_results(value)[0].shape.rank == 0:
+                axis = None
+            return super().reduce(reduce_op, value, axis)
+
+        def _local_mean(self, value):
+            if not isinstance(value, tf.distribute.DistributedValues):
+                return value
+            return tf.reduce_mean(tf.stack(self.experimental_local_results(value)), axis=0)
+
+    return MultiWorkerMirroredStrategy()
 
 
 def training_callbacks(out_dir, patience=3):

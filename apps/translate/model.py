@@ -5,7 +5,7 @@ are shared (`apps.common`):
 
     model([source_ids, target_in_ids])          -> logits (B, T, V), teacher-forced training
     model.encode(source_ids, max_output_length) -> (state, constants) for decoding
-    model.step(tokens, state, constants, index) -> (logits (N, V), attention (N, S), state)
+    model.step(tokens, state, constants, index) -> (logits (N, V), state, {"attention": (N, S)})
 
 Token id 0 is padding in both vocabularies (TextVectorization's convention).
 """
@@ -17,6 +17,7 @@ import numpy as np
 from keras import ops
 
 from apps.common import training
+from apps.translate.presets import PRESETS  # noqa: F401  (re-exported beside ARCHITECTURES)
 from layers import (
     AttentionGRUDecoder,
     GRUCell,
@@ -100,7 +101,7 @@ class AttentionGRUTranslator(keras.Model):
         new_state, context, weights = self.decoder.step(
             embedded, state["state"], constants["memory"], constants["mask"], constants["keys"]
         )
-        return self._output(new_state, context, embedded, False), weights, {"state": new_state}
+        return self._output(new_state, context, embedded, False), {"state": new_state}, {"attention": weights}
 
     def _encode(self, source, training):
         source_mask = ops.not_equal(source, PAD_ID)
@@ -216,7 +217,7 @@ class TransformerTranslator(keras.Model):
             y, weights, cache = block.call_with_cache(y, cache, index, cross, constants["mask"])
             caches.append(cache)
         attention = ops.mean(weights[:, :, 0, :], axis=1)  # last layer, averaged over heads: (N, S)
-        return self._logits(y[:, 0]), attention, {"self_attention": caches}
+        return self._logits(y[:, 0]), {"self_attention": caches}, {"attention": attention}
 
     def _logits(self, y):
         if self.tie_embeddings:
@@ -289,7 +290,7 @@ class TutorialBaselineTranslator(keras.Model):
     def step(self, tokens, state, constants, index):
         new_state, _ = self.decoder_rnn.cell(self.target_embedding(tokens), [state["state"]])
         logits, weights = self._attend_and_output(new_state[:, None], constants["memory"], constants["mask"])
-        return logits[:, 0], weights[:, 0, 0], {"state": new_state}
+        return logits[:, 0], {"state": new_state}, {"attention": weights[:, 0, 0]}
 
     def _encode(self, source):
         source_mask = ops.not_equal(source, PAD_ID)
@@ -315,20 +316,6 @@ ARCHITECTURES = {
     "transformer": TransformerTranslator,
     "tutorial-baseline": TutorialBaselineTranslator,
 }
-
-# Model sizes: "tiny" for tests and smoke runs, "small" for the shipped models (CPU-trainable).
-PRESETS = {
-    "attention-gru": {
-        "tiny": {"embedding_dim": 16, "units": 32},
-        "small": {"embedding_dim": 128, "units": 256},
-    },
-    "transformer": {
-        "tiny": {"width": 32, "num_layers": 1, "num_heads": 2, "intermediate_dim": 64, "tie_embeddings": True},
-        "small": {"width": 256, "num_layers": 2, "num_heads": 4, "intermediate_dim": 512, "tie_embeddings": True},
-    },
-    "tutorial-baseline": {"tiny": {"units": 32}, "small": {"units": 256}},
-}
-
 
 def default_label_smoothing(architecture, label_smoothing=None):
     """The Transformer recipe smooths targets by 0.1; the RNNs train as their papers did."""

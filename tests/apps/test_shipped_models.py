@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.translate.translator import shipped_model_dir
+from apps.translate.task import SHIPPED
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,7 @@ def test_shipped_model_translates_a_fixed_sentence(name):
 
 @pytest.mark.parametrize("name", ["attention-gru", "transformer"])
 def test_shipped_model_has_a_card_with_measured_bleu(name):
-    directory = Path(shipped_model_dir(name))
+    directory = SHIPPED / name
     metrics = json.loads((directory / "metrics.json").read_text())
     card = (directory / "README.md").read_text()
     for label in ("greedy", "beam4"):

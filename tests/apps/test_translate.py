@@ -50,18 +50,23 @@ def trained(request, anki_file, tmp_path_factory):
 
 
 def test_training_writes_a_complete_model_directory(trained):
-    for name in ("config.json", "model.keras", "source_vocabulary.txt", "target_vocabulary.txt", "serving"):
+    for name in ("config.json", "source_vocabulary.txt", "target_vocabulary.txt", "serving", "history.csv"):
         assert (trained / name).exists(), name
+    assert not (trained / "model.keras").exists()  # the weights are stored once, in serving/
     config = json.loads((trained / "config.json").read_text())
     assert config["parameters"] > 0 and config["training"]["epochs_this_run"] == 2
     assert (trained / "backup").exists() is False or not os.listdir(trained / "backup")  # finished runs clean up
 
 
 def test_export_reloads_without_our_code_and_matches(trained, tmp_path):
-    from apps.translate.translator import build_server, load_translation_model
+    from apps.common.model_directory import ModelDirectory
+    from apps.common.runner import Runner
+    from apps.translate.task import TranslationTask
 
-    model, source_vectorizer, target_vocabulary, _ = load_translation_model(str(trained))
-    server = build_server(model, source_vectorizer, target_vocabulary, beam_size=2)
+    task = TranslationTask()
+    directory = ModelDirectory(trained, task.vocabulary_names)
+    model = Runner(task).load_model(directory)
+    server = task.build_server(model, directory.vocabularies(), directory.config(), beam_size=2)
     sentences = ["I am cold.", "They sing.", ""]
     expected = server.serving_default(tf.constant(sentences))["text"].numpy()
 
@@ -237,21 +242,22 @@ def test_eval_reports_bleu_and_chrf_greedy_and_beam(trained, anki_file):
     assert metrics["pairs"] > 0
 
 
-def test_metrics_are_case_insensitive_and_reject_empty_input():
-    from apps.common.metrics import corpus_scores
-
-    assert corpus_scores(["tom est là ."], ["Tom est là."])["bleu"] == 100.0
-    with pytest.raises(ValueError, match="at least one"):
-        corpus_scores([], [])
-
-
 def test_french_detokenisation_restores_typography():
-    from apps.common.export import join_tokens
-    from apps.translate.translator import FRENCH_CLEANUPS
+    from apps.common.serving import join_tokens
+    from apps.translate.task import FRENCH_CLEANUPS
 
     words = tf.constant([["va", "-", "t", "-", "il", "à", "l'", "école", "(", "demain", ")", "?"]])
     text = join_tokens(words, tf.constant([12]), FRENCH_CLEANUPS).numpy()[0].decode()
     assert text == "va-t-il à l'école (demain) ?"
+
+
+def _trained_model(path):
+    from apps.common.model_directory import ModelDirectory
+    from apps.common.runner import Runner
+    from apps.translate.task import TranslationTask
+
+    task = TranslationTask()
+    return Runner(task).load_model(ModelDirectory(path, task.vocabulary_names))
 
 
 def test_init_from_continues_from_the_trained_weights(trained, anki_file, tmp_path):
@@ -262,10 +268,7 @@ def test_init_from_continues_from_the_trained_weights(trained, anki_file, tmp_pa
                    "--epochs", "1", "--batch-size", "16", "--learning-rate", "1e-12", "--init-from", str(trained),
                    "--vocabulary-size", "20", "--out", str(out)])
     assert status == 0
-    import keras
-
-    before = keras.saving.load_model(trained / "model.keras", compile=False).get_weights()
-    after = keras.saving.load_model(out / "model.keras", compile=False).get_weights()
+    before, after = (_trained_model(directory).get_weights() for directory in (trained, out))
     for b, a in zip(before, after, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
     continued = json.loads((out / "config.json").read_text())["training"]

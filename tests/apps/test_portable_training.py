@@ -3,58 +3,59 @@ the same `fit` runs on JAX, which CI does not install)."""
 
 import json
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from apps.common.cli import UserError
-from apps.translate import translator
-from apps.translate.jax_training import BucketedPairs, _unflatten, load_packed, main
-from apps.translate.model import example_batch
+from apps.common.model_directory import ModelDirectory
+from apps.common.portable_training import BucketedBatches, _unflatten, load_packed
+from apps.common.runner import Runner
+from apps.translate.__main__ import main
+from apps.translate.task import TranslationTask
 from datasets.translation import load_translation_pairs
-from datasets.vocabulary import vectorizer_from_vocabulary
 
 PAIRS = [("I am cold.", "J'ai froid."), ("The dog sleeps.", "Le chien dort.")] + [
     (f"Number {i} is here.", f"Le numéro {i} est ici.") for i in range(60)
 ]
+TASK = TranslationTask()
 
 
-def test_training_batches_are_full_fixed_shape_and_every_pair_gets_its_turn():
+def test_training_batches_are_full_fixed_shape_and_every_example_gets_its_turn():
     rng = np.random.default_rng(0)
     sources = [rng.integers(1, 50, n) for n in rng.integers(1, 30, 203)]
     targets = [rng.integers(1, 50, n) for n in rng.integers(2, 30, 203)]
-    pairs = BucketedPairs(sources, targets, batch_size=8, shuffle=True, multiple=8)
+    batches = BucketedBatches((sources, targets), TASK.model_batch, batch_size=8, shuffle=True, multiple=8)
     seen_in_any_epoch, epochs = set(), []
     for _ in range(6):
         seen = []
-        for index in range(len(pairs.batches)):
-            (source, target_in), target_out = pairs.batch(index)
-            length, rows = pairs.batches[index]
-            assert source.shape == (8, length) and target_in.shape == target_out.shape == (8, length)
+        for index in range(len(batches.batches)):
+            (source, target_in), target_out = batches.batch(index)
+            length, rows = batches.batches[index]
+            assert source.shape == (8, length + 1) and target_in.shape == target_out.shape == (8, length)
             assert length % 8 == 0
             for row, i in enumerate(rows):
                 assert list(source[row][source[row] != 0]) == list(sources[i])
                 full_target = np.concatenate([target_in[row][:1], target_out[row]])
                 assert list(full_target[full_target != 0]) == list(targets[i])
             seen += list(rows)
-        assert len(seen) == len(set(seen)) == 200  # all but 203 % 8 pairs, each once
+        assert len(seen) == len(set(seen)) == 200  # all but 203 % 8 examples, each once
         seen_in_any_epoch |= set(seen)
-        epochs.append([list(rows) for _, rows in pairs.batches])
-        pairs.plan_batches()
-    assert seen_in_any_epoch == set(range(203))  # the pairs left out change from epoch to epoch
+        epochs.append([list(rows) for _, rows in batches.batches])
+        batches.plan_batches()
+    assert seen_in_any_epoch == set(range(203))  # the examples left out change from epoch to epoch
     assert epochs[0] != epochs[1]  # reshuffled
 
 
-def test_validation_batches_keep_every_pair_in_order():
+def test_validation_batches_keep_every_example_in_order():
     sources, targets = [np.array([5, 6])] * 5, [np.array([2, 7, 3])] * 5
-    pairs = BucketedPairs(sources, targets, batch_size=2, shuffle=False)
-    assert [list(rows) for _, rows in pairs.batches] == [[0, 1], [2, 3], [4]]
+    batches = BucketedBatches((sources, targets), TASK.model_batch, batch_size=2, shuffle=False)
+    assert [list(rows) for _, rows in batches.batches] == [[0, 1], [2, 3], [4]]
 
 
 @pytest.fixture(scope="module")
 def packed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("jax-training")
+    root = tmp_path_factory.mktemp("portable-training")
     anki = root / "fra.txt"
     anki.write_text("".join(f"{en}\t{fr}\tCC-BY 2.0 (France)\n" for en, fr in PAIRS), encoding="utf-8")
     assert main(["pack", "--data", str(anki), "--out", str(root / "packed")]) == 0
@@ -62,16 +63,20 @@ def packed(tmp_path_factory):
 
 
 def test_pack_keeps_the_ids_of_every_pair(packed):
-    vectorizers = [vectorizer_from_vocabulary(str(packed / f"{side}_vocabulary.txt")) for side in ("source", "target")]
+    vocabularies = ModelDirectory(packed, TASK.vocabulary_names).vocabularies()
     for split in ("train", "validation"):
-        expected = translator.pair_ids(load_translation_pairs(str(packed.parent / "fra.txt"), split), *vectorizers)
-        for packed_ids, expected_ids in zip(load_packed(packed, split), expected, strict=True):
-            assert len(packed_ids) == len(expected_ids) > 0
+        pairs = load_translation_pairs(str(packed.parent / "fra.txt"), split)
+        expected = TASK.encode(pairs, vocabularies)
+        # The first pair of every split, by hand: "[start] ... [end]" ids around the French words.
+        assert expected[1][0][0] == vocabularies["target"].index("[start]")
+        assert expected[1][0][-1] == vocabularies["target"].index("[end]")
+        for packed_ids, expected_ids in zip(load_packed(packed, split, 2), expected, strict=True):
+            assert len(packed_ids) == len(expected_ids) == len(pairs) > 0
             for got, want in zip(packed_ids, expected_ids, strict=True):
                 assert list(got) == list(want)
 
 
-def test_an_empty_split_unpacks_to_no_pairs():
+def test_an_empty_split_unpacks_to_no_examples():
     assert _unflatten(np.zeros(0, np.int32), np.zeros(0, np.int32)) == []
 
 
@@ -95,11 +100,11 @@ def test_fit_then_adopt_gives_a_model_directory_with_the_fitted_weights(packed, 
 
     config = json.loads((model_dir / "config.json").read_text())
     assert config["architecture"] == "transformer" and config["training"]["epochs_this_run"] == 1
-    adopted = keras.saving.load_model(model_dir / "model.keras", compile=False)
-    fitted_model = adopted.__class__.from_config(adopted.get_config())
-    fitted_model(example_batch())
+    directory = ModelDirectory(model_dir, TASK.vocabulary_names)
+    adopted = Runner(TASK).load_model(directory)
+    fitted_model = TASK.build_model("transformer", config["arguments"], directory.vocabularies())
     fitted_model.load_weights(fitted / "model.weights.h5")
-    np.testing.assert_allclose(adopted(example_batch()), fitted_model(example_batch()), atol=1e-6)
+    np.testing.assert_allclose(adopted(TASK.example_batch()), fitted_model(TASK.example_batch()), atol=1e-6)
     serving = tf.saved_model.load(str(model_dir / "serving"))
     text = serving.signatures["serving_default"](text=tf.constant(["I am cold."]))["text"]
     assert text.shape == (1,)

@@ -1,0 +1,337 @@
+"""The shared command line of every app: predict (the default), train, eval, export, pack, fit, adopt.
+
+An app's `__main__.py` is
+
+    from apps.common.runner import Runner
+    from apps.myapp.task import MyTask
+
+    if __name__ == "__main__":
+        sys.exit(Runner(MyTask()).run())
+
+and `apps.common.task.Task` says what the app provides. The runner owns the rest: argument
+parsing with one-line errors (exit 2), inputs from arguments or stdin, output paths checked before
+any work, model directories, resumable training under a `tf.distribute` strategy, provenance in
+config.json, batched evaluation with progress bars, and export. `pack`, `fit` and `adopt` are the
+portable trainer (`apps.common.portable_training`): `fit` runs on any Keras backend, e.g. JAX on a
+GPU machine without TensorFlow.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from apps.common import cli
+from apps.common.cli import ArgumentParser, UserError, positive_int
+from apps.common.model_directory import ModelDirectory
+
+MAX_BEAM = 16
+SIZES = ("tiny", "small")
+PORTABLE_COMMANDS = ("pack", "fit", "adopt")
+
+
+class Runner:
+    """The commands of one app, over its `Task`."""
+
+    def __init__(self, task):
+        self.task = task
+
+    # --- entry points ----------------------------------------------------------------------------
+
+    def run(self, argv=None):
+        """For `__main__`: `main` with one-line errors; returns the exit status."""
+        return cli.run(self.main, argv)
+
+    def main(self, argv):
+        commands = self.commands()
+        if not argv or argv[0] not in (*commands, "-h", "--help"):
+            argv = [self.task.predict_command, *argv]
+        args = self.build_parser().parse_args(argv)
+        if getattr(args, "beam", None) and args.beam > MAX_BEAM:
+            raise UserError(f"--beam must be at most {MAX_BEAM}, got {args.beam}")
+        return commands[args.command](args)
+
+    def commands(self):
+        from apps.common import portable_training
+
+        return {
+            self.task.predict_command: self.predict,
+            "predict": self.predict,
+            "train": self.train,
+            "eval": self.evaluate,
+            "export": self.export,
+            "pack": lambda args: portable_training.pack(self, args),
+            "fit": lambda args: portable_training.fit(self, args),
+            "adopt": lambda args: portable_training.adopt(self, args),
+        }
+
+    # --- arguments -------------------------------------------------------------------------------
+
+    def build_parser(self):
+        task = self.task
+        parser = ArgumentParser(
+            prog=f"python -m apps.{task.name}",
+            description=task.description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        names = [task.predict_command, "train", "eval", "export"]
+        commands = parser.add_subparsers(dest="command", metavar="{" + ",".join(names) + "}")
+
+        aliases = ["predict"] if task.predict_command != "predict" else []
+        predict = commands.add_parser(task.predict_command, aliases=aliases, help=task.predict_help)
+        predict.add_argument("inputs", nargs="*", metavar=task.inputs_metavar, help=task.inputs_help)
+        self._model_arguments(predict)
+        if task.decoding == "beam":
+            predict.add_argument("--beam", type=positive_int, help="beam size; 1 = greedy (default: the model's, 4)")
+        predict.add_argument("--json", action="store_true", help=task.json_help)
+        task.add_predict_arguments(predict)
+
+        train = commands.add_parser("train", help=task.train_help)
+        task.add_data_arguments(train, "train")
+        self._architecture_arguments(train)
+        train.add_argument("--out", type=cli.output_directory,
+                           help="output directory (default: runs/<model>); re-run to resume")
+        train.add_argument("--epochs", type=positive_int, default=task.train_epochs)
+        train.add_argument("--batch-size", type=positive_int, default=task.train_batch_size)
+        train.add_argument("--learning-rate", type=float, help="peak learning rate (default per architecture)")
+        task.add_vocabulary_arguments(train)
+        task.add_train_arguments(train)
+        train.add_argument(
+            "--init-from",
+            metavar="MODEL_DIR",
+            help="start from this trained model's weights and vocabularies (fine-tuning, or more epochs for "
+            "a finished run); --model and --size must match it, a vocabulary size is ignored. The optimizer "
+            "starts afresh (a learning-rate warm-up restarts), so a lower --learning-rate suits a model that "
+            "is already trained",
+        )
+        train.add_argument("--patience", type=positive_int, default=3, help="early stopping on validation loss")
+        train.add_argument("--max-minutes", type=float, help="stop after this much training time")
+        from apps.common.training import STRATEGIES
+
+        train.add_argument("--strategy", choices=STRATEGIES, default="default", help="tf.distribute strategy")
+
+        evaluate = commands.add_parser("eval", help=task.eval_help)
+        self._model_arguments(evaluate)
+        task.add_data_arguments(evaluate, "eval")
+        evaluate.add_argument("--split", choices=("test", "validation"), default="test")
+        task.add_eval_arguments(evaluate)
+        evaluate.add_argument("--limit", type=positive_int, help="evaluate on the first N examples only")
+        evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+        evaluate.add_argument("--write", action="store_true", help="also write metrics.json into the model directory")
+
+        export = commands.add_parser("export", help=task.export_help)
+        self._model_arguments(export)
+        export.add_argument("--out", required=True, type=cli.output_directory,
+                            help="directory to write the SavedModel to")
+        if task.decoding == "beam":
+            export.add_argument("--beam", type=positive_int, help="beam of serving_default (default: the model's)")
+
+        from apps.common import portable_training
+
+        portable_training.add_commands(self, commands)
+        return parser
+
+    def _model_arguments(self, parser):
+        task = self.task
+        if task.shipped_models:
+            parser.add_argument("--model", choices=task.shipped_models, default=task.default_model,
+                                help="a shipped model")
+        parser.add_argument("--model-dir", help="a model directory written by `train` (overrides --model)")
+
+    def _architecture_arguments(self, parser):
+        names = tuple(self.task.presets)
+        default = self.task.default_model if self.task.default_model in names else names[0]
+        parser.add_argument("--model", choices=names, default=default, help="architecture")
+        parser.add_argument("--size", choices=SIZES, default="small", help="model size preset")
+
+    # --- model directories -----------------------------------------------------------------------
+
+    def model_directory(self, args):
+        """The directory of --model-dir, else of the shipped --model."""
+        if getattr(args, "model_dir", None):
+            return ModelDirectory(args.model_dir, self.task.vocabulary_names)
+        if not self.task.shipped_models:
+            raise UserError("--model-dir is required: this app ships no trained model yet")
+        return self.shipped_directory(args.model)
+
+    def shipped_directory(self, name):
+        return ModelDirectory(self.task.shipped_dir / name, self.task.vocabulary_names)
+
+    def load_model(self, directory):
+        """The Keras model of a model directory (weights read back from its SavedModel)."""
+        task = self.task
+
+        def build(config, vocabularies):
+            if config.get("architecture") not in task.presets:
+                raise UserError(f"{directory.path}/config.json names an unknown architecture")
+            return task.build_model(config["architecture"], config.get("arguments", {}), vocabularies)
+
+        return directory.load_model(build)
+
+    # --- predict ---------------------------------------------------------------------------------
+
+    def predict(self, args):
+        inputs = read_inputs(args.inputs)
+        if not any(text.strip() for text in inputs):
+            raise UserError(self.task.nothing_to_do)
+        return self.task.predict(self, inputs, args) or 0
+
+    # --- train -----------------------------------------------------------------------------------
+
+    def train(self, args):
+        from apps.common import training
+
+        task = self.task
+        out = ModelDirectory(args.out or os.path.join("runs", args.model), task.vocabulary_names)
+        out.create()
+        splits = {split: task.load_split(args, split) for split in ("train", "validation")}
+        if not splits["train"] or not splits["validation"]:
+            raise UserError(f"{args.data}: too few examples for a train and a validation split")
+        noun = task.example_noun
+        print(f"{len(splits['train'])} training {noun}, {len(splits['validation'])} validation {noun}",
+              file=sys.stderr)
+
+        # A resumed run must see the vocabularies of the run it resumes, and a model started
+        # from another's weights the vocabularies those weights index.
+        initial = self.initial_model(args) if args.init_from else None
+        if initial:
+            vocabularies = initial["vocabularies"]
+        elif out.has_vocabularies():
+            vocabularies = out.vocabularies()
+        else:
+            vocabularies = task.build_vocabularies(splits["train"], args)
+        out.write_vocabularies(vocabularies)
+
+        strategy = training.make_strategy(args.strategy)
+        replicas = strategy.num_replicas_in_sync
+        if args.batch_size % replicas:
+            raise UserError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} replicas")
+        # Keras averages the first batch over replicas before training, which needs equal shares:
+        # with several replicas, every training batch is full.
+        train_data = self.dataset(splits["train"], vocabularies, args.batch_size, shuffle=True,
+                                  drop_remainder=replicas > 1)
+        validation_data = self.dataset(splits["validation"], vocabularies, args.batch_size, shuffle=False)
+
+        arguments = task.presets[args.model][args.size]
+        with strategy.scope():
+            model = task.build_model(args.model, arguments, vocabularies)
+            if initial:
+                model.set_weights(initial["model"].get_weights())
+            task.compile(model, args.model, args)
+        callbacks = training.training_callbacks(out.path, patience=args.patience)
+        if args.max_minutes:
+            callbacks.append(training.TimeBudget(args.max_minutes))
+        started = time.time()
+        history = model.fit(train_data, validation_data=validation_data, epochs=args.epochs, callbacks=callbacks)
+        record = {
+            "command": f"python -m apps.{task.name} " + " ".join(sys.argv[1:]),
+            "data": args.data,
+            **task.training_record(args, splits),
+            self.task.example_noun: {split: len(examples) for split, examples in splits.items()},
+            "epochs_this_run": len(history.epoch),
+            "wall_time_seconds_this_run": round(time.time() - started),
+            "final_validation_loss": float(min(history.history.get("val_loss", [float("nan")]))),
+        }
+        config = self.model_config(args.model, arguments, model, record, initial and initial["config"])
+        self.save(out, model, config, vocabularies)
+        print(f"model written to {out.path}", file=sys.stderr)
+        return 0
+
+    def dataset(self, examples, vocabularies, batch_size, shuffle, drop_remainder=False):
+        """Length-bucketed, cached, prefetched (x, y) batches of `examples`."""
+        from datasets.pipeline import bucketed_batches, sequence_dataset
+
+        fields = self.task.encode(examples, vocabularies)
+        batches = bucketed_batches(sequence_dataset(*fields), batch_size,
+                                   shuffle_buffer=len(examples) if shuffle else None, drop_remainder=drop_remainder)
+        return batches.map(self.task.model_batch)
+
+    def model_config(self, architecture, arguments, model, record, previous_config=None):
+        """config.json: architecture, arguments, decoding settings, parameters, provenance."""
+        config = {
+            "architecture": architecture,
+            "arguments": arguments,
+            **self.task.config_extras(),
+            "parameters": int(model.count_params()),
+            "training": record,
+        }
+        if previous_config:
+            # The runs this one continues, oldest first, so a model card can give every command.
+            previous = dict(previous_config.get("training", {}))
+            config["training"]["previous_runs"] = [
+                *previous.pop("previous_runs", []),
+                {**previous, "parameters": previous_config.get("parameters")},
+            ]
+        return config
+
+    def save(self, out, model, config, vocabularies):
+        """Writes a model directory from a trained model (copied out of any distribution strategy)."""
+        fresh = self.task.build_model(config["architecture"], config["arguments"], vocabularies)
+        fresh.set_weights(model.get_weights())
+        out.save(config, vocabularies, self.task.build_server(fresh, vocabularies, config))
+
+    def initial_model(self, args):
+        """The model of --init-from, checked to be the architecture and size being trained."""
+        directory = ModelDirectory(args.init_from, self.task.vocabulary_names)
+        config = directory.config()
+        wanted = {"architecture": args.model, "arguments": self.task.presets[args.model][args.size]}
+        found = {"architecture": config.get("architecture"), "arguments": config.get("arguments")}
+        if found != wanted:
+            raise UserError(
+                f"--init-from {args.init_from} holds {found['architecture']} {found['arguments']}, but "
+                f"--model {args.model} --size {args.size} trains {args.model} {wanted['arguments']}"
+            )
+        return {"model": self.load_model(directory), "config": config, "vocabularies": directory.vocabularies()}
+
+    # --- eval ------------------------------------------------------------------------------------
+
+    def evaluate(self, args):
+        directory = self.model_directory(args)
+        examples = self.task.load_split(args, args.split)[: args.limit]
+        if not examples:
+            raise UserError(f"{args.data}: the {args.split} split is empty")
+        noun = self.task.example_noun
+        metrics = {"split": args.split, "data": args.data, noun: len(examples),
+                   **self.task.evaluate(self, directory, examples, args)}
+        if args.json:
+            print(json.dumps(metrics, indent=2))
+        else:
+            print(f"{directory.path} on {len(examples)} {args.split} {noun} ({args.data})")
+            for line in self.task.format_metrics(metrics):
+                print(line)
+        if args.write:
+            from apps.common.model_directory import write_json
+
+            write_json(directory.file("metrics.json"), metrics)
+        return 0
+
+    # --- export ----------------------------------------------------------------------------------
+
+    def export(self, args):
+        from apps.common.model_directory import export_to
+
+        directory = self.model_directory(args)
+        config = directory.config()
+        options = {"beam_size": args.beam} if getattr(args, "beam", None) else {}
+        server = self.task.build_server(self.load_model(directory), directory.vocabularies(), config, **options)
+        export_to(server, args.out)
+        names = ", ".join(server.signatures())
+        print(f"SavedModel written to {args.out} (signatures: {names})", file=sys.stderr)
+        return 0
+
+
+def read_inputs(inputs):
+    """The inputs given as arguments, or the lines of stdin for '-' (UTF-8 checked)."""
+    if inputs == ["-"]:
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise UserError(
+                f"stdin is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})"
+            ) from None
+        return text.splitlines()
+    if "-" in inputs:
+        raise UserError("'-' (read stdin) cannot be mixed with inputs given as arguments")
+    return list(inputs)

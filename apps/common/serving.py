@@ -1,0 +1,278 @@
+"""The serving pattern shared by the apps: raw inputs in, strings or probabilities out, all in-graph.
+
+Two `tf.Module`s, one per kind of output:
+
+  SequenceServer    generated sequences, joined by the app's rule (words with spaces,
+                    characters with nothing, music events with spaces), with their score and
+                    per-token outputs (attention). Decoding runs inside the graph through
+                    `apps.common.decoding`: beam search (translation, captions) or seeded
+                    sampling with a prompt (text, music).
+  ClassifierServer  class probabilities and the most probable label, with the model's
+                    per-token outputs (attention pooling weights).
+
+The input kind is the app's `preprocess` with its `input_spec`: strings (`TEXT`), encoded
+image bytes (`IMAGE_BYTES`, decoded with `decode_images`), or a prompt string whose sampling
+settings are extra scalar inputs of the `sample` signature. Everything is plain TensorFlow and
+`tf.lookup`, so a SavedModel written by `export_server` runs without our code:
+`tf.saved_model.load(path).signatures["serving_default"](text=...)`, `saved_model_cli run` and
+TF Serving.
+
+Signatures of a SequenceServer:
+    beam mode:   serving_default(raw)                  the model's beam (1 = greedy)
+                 generate_with_beam(raw, beam_size)
+    sample mode: serving_default(raw)                  the model's default settings
+                 sample(raw, temperature, top_k, top_p, seed, max_new_tokens)
+"""
+
+import tensorflow as tf
+
+from apps.common.decoding import BeamSampler, RandomSampler, decode, suppress_tokens
+from apps.common.task import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY
+
+TEXT = tf.TensorSpec([None], tf.string, name="text")
+IMAGE_BYTES = tf.TensorSpec([None], tf.string, name="image_bytes")
+WORDS, CHARACTERS = " ", ""  # separators of `join_tokens`
+
+
+def join_tokens(tokens, lengths, separator=WORDS, cleanups=()):
+    """(B, L) token strings and (B,) lengths -> (B,) strings.
+
+    Args:
+        separator: `WORDS` (" ", runs of spaces collapsed, ends stripped) or `CHARACTERS`
+            (""), or any string (e.g. " " between music events).
+        cleanups: (pattern, rewrite) pairs for `tf.strings.regex_replace`, applied in order
+            (e.g. no space before a full stop).
+    """
+    keep = tf.sequence_mask(lengths, tf.shape(tokens)[1])
+    text = tf.strings.reduce_join(tf.where(keep, tokens, ""), axis=-1, separator=separator)
+    if separator == WORDS:
+        # Empty tokens would leave double spaces.
+        text = tf.strings.strip(tf.strings.regex_replace(text, r"\s+", " "))
+    for pattern, rewrite in cleanups:
+        text = tf.strings.regex_replace(text, pattern, rewrite)
+    return text
+
+
+def capitalize_first(text):
+    """Upper-cases the first character (Unicode-aware) of each string."""
+    length = tf.strings.length(text, unit="UTF8_CHAR")
+    first = tf.strings.substr(text, tf.zeros_like(length), tf.minimum(length, 1), unit="UTF8_CHAR")
+    rest = tf.strings.substr(text, tf.minimum(length, 1), length, unit="UTF8_CHAR")
+    return tf.strings.join([tf.strings.upper(first, encoding="utf-8"), rest])
+
+
+def decode_images(image_bytes, size):
+    """Encoded JPEG / PNG / GIF / BMP bytes (B,) -> (B, size, size, 3) float32 in [0, 255].
+
+    Any size and channel count: grey and RGBA become RGB, the image is resized (bilinear,
+    aspect ratio not kept, as the CNN encoders were trained).
+    """
+
+    def one(data):
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+        return tf.image.resize(tf.cast(image, tf.float32), [size, size])
+
+    return tf.map_fn(one, image_bytes, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
+
+
+class _Server(tf.Module):
+    """What both servers share: the model's weights tracked once, the preprocessing layers."""
+
+    def __init__(self, model, preprocess, input_spec, preprocess_layers):
+        super().__init__()
+        self.preprocess_layers = list(preprocess_layers)
+        # The tf.Variables under Keras' variables, tracked directly (as keras.export does), so
+        # that TF1-style loaders (saved_model_cli, TF Serving) restore every captured variable.
+        # Their order is `model.variables`' order: `ModelDirectory.load_model` relies on it.
+        self.model_variables = [getattr(v, "value", v) for v in model.variables]
+        self._preprocess = preprocess
+        self.input_spec = input_spec
+
+
+class SequenceServer(_Server):
+    """Raw inputs -> generated strings, per-token outputs and scores, in one graph.
+
+    Args:
+        model: a Keras model with `encode(inputs, max_output_length) -> (state, constants)` and
+            `step(tokens, state, constants, index) -> (logits, state, outputs)`.
+        preprocess: tf-traceable function, raw (B,) -> dict with "inputs" (for `encode`),
+            "prompt" (B, P) int32, "prompt_lengths" (B,) int32, "max_lengths" (B,) int32 (the
+            most generated tokens, END included), "is_empty" (B,) bool (answered with ""), and
+            optionally "passthrough": a dict of tensors returned as they are (source tokens).
+        vocabulary: list of output tokens; index = token id.
+        end_id: int.
+        input_spec: tf.TensorSpec of the raw input batch (`TEXT`, `IMAGE_BYTES`).
+        separator, cleanups: how tokens are joined (`join_tokens`).
+        postprocess: tf-traceable function (B,) joined strings -> (B,) final strings.
+        mode: "beam" or "sample", which signatures are written (module docstring).
+        beam_size, length_penalty: the defaults of beam mode.
+        sampling: dict of sample mode's defaults: temperature, top_k, top_p, seed, max_new_tokens.
+        preprocess_layers: Keras layers used by `preprocess` (vectorizers), tracked for export.
+        suppressed_ids: token ids never to generate (padding, [UNK], START).
+    """
+
+    def __init__(self, model, preprocess, vocabulary, end_id, input_spec, separator=WORDS, cleanups=(),
+                 postprocess=None, mode="beam", beam_size=DEFAULT_BEAM_SIZE, length_penalty=DEFAULT_LENGTH_PENALTY,
+                 sampling=None, preprocess_layers=(), suppressed_ids=()):
+        super().__init__(model, preprocess, input_spec, preprocess_layers)
+        if mode not in ("beam", "sample"):
+            raise ValueError(f"mode must be 'beam' or 'sample', got {mode!r}")
+        # The model's methods, not the model: a tracked Keras model saves its weights a second
+        # time beside `model_variables`. Bound methods are not tracked.
+        self._encode, self._step = model.encode, model.step
+        self._postprocess = postprocess or (lambda text: text)
+        self._separator, self._cleanups = separator, tuple(cleanups)
+        self.vocabulary = tf.constant(vocabulary)
+        self.end_id = int(end_id)
+        self.suppressed_ids = tuple(int(i) for i in suppressed_ids)
+        self.mode = mode
+        self.default_beam_size, self.length_penalty = int(beam_size), float(length_penalty)
+        self.sampling = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "seed": 0, "max_new_tokens": 100,
+                         **(sampling or {})}
+        scalar = lambda dtype, name: tf.TensorSpec([], dtype, name=name)
+        if mode == "beam":
+            self.generate_with_beam = tf.function(
+                self._generate_with_beam, input_signature=[input_spec, scalar(tf.int32, "beam_size")]
+            )
+
+            def serving_default(raw):  # a def, not a lambda: autograph reads the function's source
+                # Calls the other tf.function, so the decode graph is stored (and loaded) once.
+                return self.generate_with_beam(raw, tf.constant(self.default_beam_size))
+        else:
+            self.sample = tf.function(self._sample, input_signature=[
+                input_spec, scalar(tf.float32, "temperature"), scalar(tf.int32, "top_k"),
+                scalar(tf.float32, "top_p"), scalar(tf.int32, "seed"), scalar(tf.int32, "max_new_tokens"),
+            ])
+
+            def serving_default(raw):
+                s = self.sampling
+                return self.sample(raw, tf.constant(float(s["temperature"])), tf.constant(int(s["top_k"])),
+                                   tf.constant(float(s["top_p"])), tf.constant(int(s["seed"])),
+                                   tf.constant(int(s["max_new_tokens"])))
+
+        self.serving_default = tf.function(serving_default, input_signature=[input_spec])
+
+    def signatures(self):
+        extra = {"generate_with_beam": self.generate_with_beam} if self.mode == "beam" else {"sample": self.sample}
+        return {"serving_default": self.serving_default, **extra}
+
+    def _generate_with_beam(self, raw, beam_size):
+        tf.debugging.assert_positive(beam_size, message="beam_size must be a positive integer")
+        sampler = BeamSampler(beam_size, self.length_penalty)
+        return self.generate(raw, sampler)
+
+    def _sample(self, raw, temperature, top_k, top_p, seed, max_new_tokens):
+        tf.debugging.assert_positive(temperature, message="temperature must be > 0")
+        tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be > 0")
+        tf.debugging.assert_non_negative(top_k, message="top_k must be >= 0 (0 = off)")
+        tf.debugging.assert_positive(top_p, message="top_p must be in (0, 1]")
+        tf.debugging.assert_less_equal(top_p, 1.0, message="top_p must be in (0, 1]")
+        return self.generate(raw, RandomSampler(temperature, top_k, top_p, seed), max_new_tokens)
+
+    def generate(self, raw, sampler, max_new_tokens=None):
+        """Decodes a raw batch with `sampler`; the dict every signature returns."""
+        prepared = self._preprocess(raw)
+        max_lengths = tf.cast(prepared["max_lengths"], tf.int32)
+        if max_new_tokens is not None:
+            max_lengths = tf.minimum(max_lengths, max_new_tokens)
+        # Positions fed to the model: the prompt, then every generated token but the last.
+        positions = tf.reduce_max(prepared["prompt_lengths"]) + tf.reduce_max(max_lengths) - 1
+        state, constants = self._encode(prepared["inputs"], positions)
+        result = decode(
+            suppress_tokens(self._step, self.suppressed_ids),
+            state,
+            constants,
+            prompt=tf.cast(prepared["prompt"], tf.int32),
+            prompt_lengths=tf.cast(prepared["prompt_lengths"], tf.int32),
+            end_id=self.end_id,
+            max_lengths=max_lengths,
+            sampler=sampler,
+        )
+        tokens = tf.gather(self.vocabulary, result.tokens)  # (B, L)
+        output_lengths = result.lengths - 1  # without END, which ends every sequence (forced at the limit)
+        text = self._postprocess(join_tokens(tokens, output_lengths, self._separator, self._cleanups))
+        return {
+            "text": tf.where(prepared["is_empty"], "", text),
+            "tokens": tf.where(tf.sequence_mask(output_lengths, tf.shape(tokens)[1]), tokens, ""),
+            "score": result.scores,
+            **result.outputs,
+            **prepared.get("passthrough", {}),
+        }
+
+
+class ClassifierServer(_Server):
+    """Raw inputs -> class probabilities and labels, in one graph.
+
+    Args:
+        model: a Keras model; `model(inputs)` returns logits (B, C), or a dict with "logits" and
+            other per-example outputs (attention weights), returned as they are.
+        preprocess: tf-traceable function raw (B,) -> dict with "inputs" and optionally
+            "passthrough" (tokens, for showing weights).
+        labels: list of C class names.
+        input_spec: tf.TensorSpec of the raw input batch.
+        preprocess_layers: Keras layers used by `preprocess`, tracked for export.
+
+    Signature: serving_default(raw) -> {"probabilities" (B, C), "label" (B,), ...}.
+    """
+
+    def __init__(self, model, preprocess, labels, input_spec, preprocess_layers=()):
+        super().__init__(model, preprocess, input_spec, preprocess_layers)
+        self._call = model.__call__
+        self.labels = tf.constant(labels)
+
+        def serving_default(raw):
+            return self.classify(raw)
+
+        self.serving_default = tf.function(serving_default, input_signature=[input_spec])
+
+    def signatures(self):
+        return {"serving_default": self.serving_default}
+
+    def classify(self, raw):
+        prepared = self._preprocess(raw)
+        outputs = self._call(prepared["inputs"], training=False)
+        outputs = dict(outputs) if isinstance(outputs, dict) else {"logits": outputs}
+        probabilities = tf.nn.softmax(outputs.pop("logits"), axis=-1)
+        return {
+            "probabilities": probabilities,
+            "label": tf.gather(self.labels, tf.argmax(probabilities, axis=-1)),
+            **outputs,
+            **prepared.get("passthrough", {}),
+        }
+
+
+def export_server(server, path):
+    """Writes `server` as a SavedModel with every signature it has."""
+    signatures = {name: function.get_concrete_function() for name, function in server.signatures().items()}
+    tf.saved_model.save(server, path, signatures=signatures)
+
+
+def run_in_batches(signature, inputs, batch_size, input_name, progress=None, **settings):
+    """Runs a SavedModel signature over `inputs` in batches; a list of per-input dicts of NumPy values.
+
+    Args:
+        signature: a loaded signature (`serving.signatures[...]`).
+        inputs: list of raw inputs (str or bytes).
+        input_name: the signature's input name ("text", "image_bytes").
+        progress: None, or a label: a progress bar on stderr.
+        **settings: scalar inputs of the signature (beam_size, temperature, ...).
+    """
+    import sys
+
+    from tqdm import tqdm
+
+    constants = {name: tf.constant(value) for name, value in settings.items()}
+    starts = range(0, len(inputs), batch_size)
+    if progress:
+        starts = tqdm(starts, desc=progress, unit="batch", file=sys.stderr)
+    rows = []
+    for start in starts:
+        batch = inputs[start : start + batch_size]
+        out = {k: v.numpy() for k, v in signature(**{input_name: tf.constant(batch)}, **constants).items()}
+        rows.extend({k: v[i] for k, v in out.items()} for i in range(len(batch)))
+    return rows
+
+
+def token_list(row):
+    """The non-empty token strings of one row of a "tokens" output."""
+    return [t.decode("utf-8") for t in row if t]

@@ -1,0 +1,146 @@
+"""What an app tells the shared runner: its data, vocabularies, models, serving and outputs.
+
+An app subclasses `Task` and fills in what is specific to it; `apps.common.runner` turns it into
+a command with `predict` (the default), `train`, `eval`, `export` and the portable trainer's
+`pack`, `fit`, `adopt`. Data travel as *fields*: each example becomes a tuple of int id
+sequences (source ids, target ids; a label is a sequence of one), which the runner batches
+(length-bucketed `tf.data` here, NumPy batches on any Keras backend for `fit`) and
+`model_batch` turns into the model's `(x, y)`.
+
+Methods that run on the portable trainer's machine, which may have JAX and no TensorFlow
+(`build_model`, `compile`, `model_batch`, `example_batch`), must not import TensorFlow.
+"""
+
+DEFAULT_BEAM_SIZE = 4
+DEFAULT_LENGTH_PENALTY = 0.6  # GNMT's alpha
+
+
+class Task:
+    """One app. Class attributes describe it; methods are its hooks, overridden as needed.
+
+    Attributes:
+        name: the package under `apps/`: the command is `python -m apps.<name>`.
+        description: the command's --help text (the app's `__main__` docstring).
+        predict_command: the default sub-command's name ("translate", "caption", ...).
+        predict_help, inputs_help: --help lines of the default command and its inputs.
+        shipped_dir: pathlib.Path of `saved_models/<name>`, or None.
+        shipped_models: names of the shipped model directories; default_model: the default.
+        presets: {architecture name: {size ("tiny", "small"): constructor arguments}}, plain data
+            (the command line reads the names without importing Keras); `architecture(name)`
+            gives the class.
+        vocabulary_names: the vocabularies a model directory keeps (`<name>_vocabulary.txt`).
+        input_name: the serving signature's input ("text", "image_bytes").
+        decoding: "beam" (beam search; --beam) or "sample" (seeded sampling), or None
+            (a classifier): what `export` writes and the config records.
+        batch_size: inputs per serving call in `predict` and `eval`.
+    """
+
+    name = None
+    description = ""
+    predict_command = "predict"
+    predict_help = "run the model on inputs (the default command)"
+    inputs_metavar = "inputs"
+    inputs_help = "inputs; '-' reads one per line from stdin"
+    nothing_to_do = "nothing to do: give inputs as arguments, or '-' to read them from stdin"
+    json_help = "print JSON"
+    train_help = "train a model"
+    eval_help = "metrics on a held-out split"
+    export_help = "write a SavedModel for TF Serving"
+    example_noun = "examples"  # what `eval` counts ("pairs", "images")
+    shipped_dir = None
+    shipped_models = ()
+    default_model = None
+    presets = {}
+    vocabulary_names = ()
+    input_name = "text"
+    decoding = "beam"
+    batch_size = 32
+    train_batch_size = 64
+    train_epochs = 20
+
+    # --- command line ----------------------------------------------------------------------------
+
+    def add_data_arguments(self, parser, command):
+        """--data and friends, for `train`, `eval` and `pack`."""
+        parser.add_argument("--data", default="bundled", help="a data file, or 'bundled' (default)")
+
+    def add_vocabulary_arguments(self, parser):
+        """Options that shape the vocabularies and the training examples, for `train` and `pack`."""
+
+    def add_train_arguments(self, parser):
+        """Training options beyond the shared ones (--model, --size, --epochs, ...), for `train` and `fit`."""
+
+    def add_predict_arguments(self, parser):
+        """Options of the default command beyond --model, --model-dir and --beam."""
+
+    def add_eval_arguments(self, parser):
+        """Options of `eval` beyond --model, --model-dir, --split, --limit, --json, --write."""
+
+    # --- data ------------------------------------------------------------------------------------
+
+    def load_split(self, args, split):
+        """The examples of one split ("train", "validation", "test") of `args.data`."""
+        raise NotImplementedError
+
+    def build_vocabularies(self, train_examples, args):
+        """{name: list of tokens} from the training examples only."""
+        raise NotImplementedError
+
+    def encode(self, examples, vocabularies):
+        """Examples -> fields: a tuple of lists of int id sequences, one list per field."""
+        raise NotImplementedError
+
+    def model_batch(self, *fields):
+        """Padded field batches (tf tensors or NumPy arrays, (B, T) each) -> the model's (x, y)."""
+        raise NotImplementedError
+
+    # --- model -----------------------------------------------------------------------------------
+
+    def example_batch(self):
+        """A tiny model input that builds every weight."""
+        raise NotImplementedError
+
+    def architecture(self, name):
+        """The keras.Model class of an architecture name (imported here, not at module level)."""
+        raise NotImplementedError
+
+    def build_model(self, architecture, arguments, vocabularies):
+        """A built Keras model; by default `architecture(name)(*vocabulary sizes, **arguments)`."""
+        sizes = [len(vocabularies[name]) for name in self.vocabulary_names]
+        model = self.architecture(architecture)(*sizes, **arguments)
+        model(self.example_batch())
+        return model
+
+    def compile(self, model, architecture, args):
+        """Optimizer, loss and metrics for `train` and `fit` (args: the parsed command line)."""
+        raise NotImplementedError
+
+    def config_extras(self):
+        """Keys the config records beside the architecture (decoding settings by default)."""
+        if self.decoding == "beam":
+            return {"beam_size": DEFAULT_BEAM_SIZE, "length_penalty": DEFAULT_LENGTH_PENALTY}
+        return {}
+
+    def training_record(self, args, splits):
+        """Extra provenance for config.json's "training" (label smoothing, ...)."""
+        return {}
+
+    # --- serving ---------------------------------------------------------------------------------
+
+    def build_server(self, model, vocabularies, config, **options):
+        """The `tf.Module` that `export` writes (a SequenceServer or ClassifierServer)."""
+        raise NotImplementedError
+
+    # --- commands --------------------------------------------------------------------------------
+
+    def predict(self, runner, inputs, args):
+        """The default command on a list of raw inputs; prints the results."""
+        raise NotImplementedError
+
+    def evaluate(self, runner, examples, args):
+        """Metrics of the model of `runner.model_directory(args)` on held-out examples (a dict)."""
+        raise NotImplementedError
+
+    def format_metrics(self, metrics):
+        """Lines that `eval` prints (without --json)."""
+        return [f"  {key}: {value}" for key, value in metrics.items()]

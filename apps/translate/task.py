@@ -1,0 +1,286 @@
+"""What is specific to English->French translation: pairs, vocabularies, French typography, BLEU.
+
+Everything else (the commands, model directories, training set-up, serving) is the shared
+runner's (`apps.common`). Module level imports no TensorFlow: `fit` may run on JAX.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+from apps.common import cli
+from apps.common.cli import UserError, positive_int
+from apps.common.task import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY, Task
+from apps.translate.presets import PRESETS
+
+START, END = "[start]", "[end]"
+SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "translate"
+MAX_SOURCE_TOKENS = 100  # longer inputs are cut here; `predict` splits paragraphs into sentences first
+MAX_CHUNK_WORDS = 60  # sentences longer than this are cut (with a warning)
+FEW_SENTENCES = 64  # up to this many, start fast rather than optimise the graph
+
+# Tokens are joined with spaces, then French typography is restored.
+FRENCH_CLEANUPS = (
+    (r" ([.,)\]…])", r"\1"),  # no space before . , ) ]
+    (r"([(\[]) ", r"\1"),  # none after ( [
+    (r"(\pL)' ", r"\1'"),  # elision: "l' homme" -> "l'homme"
+    (r"(\pL) - (\pL)", r"\1-\2"),  # "dit - il" -> "dit-il"
+    (r"(\pL) - (\pL)", r"\1-\2"),  # again for chains: "va-t - il" -> "va-t-il" (RE2 has no lookahead)
+)
+
+
+def target_text(french):
+    return f"{START} {french} {END}"
+
+
+def split_into_chunks(text):
+    """Sentences of at most MAX_CHUNK_WORDS words: long paragraphs are translated piece by piece."""
+    chunks = []
+    for sentence in re.split(r"(?<=[.!?…])\s+", text.strip()):
+        words = sentence.split()
+        if len(words) > MAX_CHUNK_WORDS:
+            print(f"warning: a sentence of {len(words)} words was cut to {MAX_CHUNK_WORDS}", file=sys.stderr)
+            words = words[:MAX_CHUNK_WORDS]
+        if words:
+            chunks.append(" ".join(words))
+    return chunks
+
+
+class TranslationTask(Task):
+    name = "translate"
+    description = sys.modules["apps.translate"].__doc__
+    predict_command = "translate"
+    predict_help = "translate sentences (the default command)"
+    inputs_metavar = "sentences"
+    inputs_help = "English sentences; '-' reads one per line from stdin"
+    nothing_to_do = "nothing to translate: give sentences as arguments, or '-' to read them from stdin"
+    json_help = "print JSON: source, translation, score"
+    train_help = "train a model on an Anki file or the bundled corpus"
+    eval_help = "corpus BLEU and chrF on a held-out split, greedy and beam"
+    export_help = "write a SavedModel: strings in, translations out"
+    example_noun = "pairs"
+    shipped_dir = SHIPPED
+    shipped_models = ("attention-gru", "transformer")
+    default_model = "attention-gru"
+    presets = PRESETS
+    vocabulary_names = ("source", "target")
+
+    # --- command line ----------------------------------------------------------------------------
+
+    def add_data_arguments(self, parser, command):
+        parser.add_argument("--data", default="bundled",
+                            help="an Anki/ManyThings fra.txt file, or 'bundled' (default)")
+
+    def add_vocabulary_arguments(self, parser):
+        parser.add_argument("--vocabulary-size", type=positive_int, default=8000, help="per language")
+        parser.add_argument("--max-words", type=positive_int, default=40, help="drop longer training pairs")
+
+    def add_train_arguments(self, parser):
+        parser.add_argument("--label-smoothing", type=float,
+                            help="target smoothing (default: 0.1 for the Transformer, else 0)")
+
+    def add_predict_arguments(self, parser):
+        parser.add_argument("--attention", metavar="FILE.png", type=cli.output_file,
+                            help="save a heat map of the attention weights")
+
+    def add_eval_arguments(self, parser):
+        parser.add_argument("--beam", type=positive_int, default=DEFAULT_BEAM_SIZE,
+                            help="beam size compared with greedy")
+
+    # --- data ------------------------------------------------------------------------------------
+
+    def load_split(self, args, split):
+        from datasets.translation import load_translation_pairs
+
+        source = args.data
+        if source != "bundled" and not Path(source).is_file():
+            raise UserError(f"--data {source}: no such file")
+        # Training drops long pairs (--max-words); evaluation keeps the split as published.
+        limit = {"max_words": args.max_words} if hasattr(args, "max_words") else {}
+        return load_translation_pairs(source, split, **limit)
+
+    def build_vocabularies(self, train_pairs, args):
+        """Source and target vocabularies from the training pairs only."""
+        from datasets.vocabulary import build_vectorizer
+
+        source = build_vectorizer([english for english, _ in train_pairs], max_tokens=args.vocabulary_size)
+        target = build_vectorizer([target_text(french) for _, french in train_pairs],
+                                  max_tokens=args.vocabulary_size)
+        return {"source": source.get_vocabulary(), "target": target.get_vocabulary()}
+
+    def encode(self, pairs, vocabularies):
+        """(source ids cut to MAX_SOURCE_TOKENS, "[start] french [end]" ids), lists of id lists."""
+        from datasets.vocabulary import vectorizer_from_vocabulary
+
+        source = vectorizer_from_vocabulary(vocabularies["source"])
+        target = vectorizer_from_vocabulary(vocabularies["target"])
+        source_ids = [ids[:MAX_SOURCE_TOKENS] for ids in _vectorize(source, [e for e, _ in pairs])]
+        return source_ids, _vectorize(target, [target_text(f) for _, f in pairs])
+
+    def model_batch(self, source, target):
+        return (source, target[:, :-1]), target[:, 1:]
+
+    # --- model -----------------------------------------------------------------------------------
+
+    def architecture(self, name):
+        from apps.translate.model import ARCHITECTURES
+
+        return ARCHITECTURES[name]
+
+    def example_batch(self):
+        import numpy as np
+
+        return [np.array([[4, 5, 0]]), np.array([[2, 6]])]
+
+    def compile(self, model, architecture, args):
+        from apps.translate.model import compile_for_training
+
+        compile_for_training(model, architecture, args.learning_rate, args.label_smoothing)
+
+    def training_record(self, args, splits):
+        from apps.translate.model import default_label_smoothing
+
+        return {"label_smoothing": default_label_smoothing(args.model, args.label_smoothing)}
+
+    # --- serving ---------------------------------------------------------------------------------
+
+    def build_server(self, model, vocabularies, config, beam_size=None):
+        """The string-to-string `SequenceServer`: English in, French out, beam search in-graph."""
+        from apps.common.serving import TEXT, SequenceServer, capitalize_first
+        from apps.translate.model import PAD_ID
+        from datasets.vocabulary import OOV_TOKEN, vectorizer_from_vocabulary
+
+        source_vectorizer = vectorizer_from_vocabulary(vocabularies["source"])
+        target = vocabularies["target"]
+        start_id = target.index(START)
+        return SequenceServer(
+            model,
+            _preprocess(source_vectorizer, start_id),
+            target,
+            end_id=target.index(END),
+            input_spec=TEXT,
+            cleanups=FRENCH_CLEANUPS,
+            postprocess=capitalize_first,
+            beam_size=beam_size or config.get("beam_size", DEFAULT_BEAM_SIZE),
+            length_penalty=config.get("length_penalty", DEFAULT_LENGTH_PENALTY),
+            preprocess_layers=[source_vectorizer],
+            suppressed_ids=(PAD_ID, target.index(OOV_TOKEN), start_id),  # never outputs
+        )
+
+    # --- commands --------------------------------------------------------------------------------
+
+    def predict(self, runner, sentences, args):
+        import json
+
+        from apps.common.serving import run_in_batches, token_list
+
+        chunks = [split_into_chunks(s) for s in sentences]
+        flat = [c for cs in chunks for c in cs]
+        directory = runner.model_directory(args)
+        serving = directory.load_serving(optimize=len(flat) > FEW_SENTENCES)
+        beam = args.beam or directory.config().get("beam_size", DEFAULT_BEAM_SIZE)
+        outputs = run_in_batches(serving.signatures["generate_with_beam"], flat, self.batch_size, "text",
+                                 beam_size=beam)
+        results, position = [], 0
+        for sentence, cs in zip(sentences, chunks, strict=True):
+            pieces = outputs[position : position + len(cs)]
+            position += len(cs)
+            results.append({
+                "source": sentence,
+                "translation": " ".join(p["text"].decode("utf-8") for p in pieces),
+                "score": sum(float(p["score"]) for p in pieces) / len(pieces) if pieces else 0.0,
+                "pieces": pieces,
+            })
+        if args.attention:
+            _save_attention_plots(results, args.attention, token_list)
+        if args.json:
+            records = [{k: r[k] for k in ("source", "translation", "score")} for r in results]
+            print(json.dumps(records, ensure_ascii=False, indent=2))
+        else:
+            for r in results:
+                print(r["translation"])
+
+    def evaluate(self, runner, directory, pairs, args):
+        import time
+
+        from apps.common.metrics import corpus_scores
+        from apps.common.serving import run_in_batches
+
+        serving = directory.load_serving()
+        english, references = [e for e, _ in pairs], [f for _, f in pairs]
+        metrics = {}
+        for beam in sorted({1, args.beam}):
+            label = "greedy" if beam == 1 else f"beam{beam}"
+            started = time.time()
+            rows = run_in_batches(serving.signatures["generate_with_beam"], english, self.batch_size, "text",
+                                  progress=label, beam_size=beam)
+            hypotheses = [row["text"].decode("utf-8") for row in rows]
+            metrics[label] = {**corpus_scores(hypotheses, references), "seconds": round(time.time() - started, 1)}
+        return metrics
+
+    def format_metrics(self, metrics):
+        return [
+            f"  {label:<8} BLEU {scores['bleu']:6.2f}   chrF {scores['chrf']:6.2f}   ({scores['seconds']} s)"
+            for label, scores in metrics.items()
+            if isinstance(scores, dict)
+        ]
+
+
+def _vectorize(vectorizer, texts, batch_size=2048):
+    """Python lists of token ids (padding removed)."""
+    import tensorflow as tf
+
+    rows = []
+    for start in range(0, len(texts), batch_size):
+        ids = vectorizer(tf.constant(texts[start : start + batch_size])).numpy()
+        rows.extend(row[row != 0].tolist() for row in ids)
+    return rows
+
+
+def max_output_lengths(source_lengths):
+    """French runs longer than English; allow 2x + 10 tokens (END included)."""
+    import tensorflow as tf
+
+    return tf.minimum(2 * source_lengths + 10, 2 * MAX_SOURCE_TOKENS + 10)
+
+
+def _preprocess(source_vectorizer, start_id):
+    """Raw English strings (B,) -> model inputs, the START prompt, length limits, in-graph."""
+    import tensorflow as tf
+
+    from datasets.vocabulary import standardize
+
+    def preprocess(text):
+        ids = tf.cast(source_vectorizer(text), tf.int32)[:, :MAX_SOURCE_TOKENS]
+        tokens = tf.strings.split(standardize(text)).to_tensor("", shape=tf.shape(ids, out_type=tf.int64))
+        # One padding column: never zero columns, even for a batch of empty strings.
+        ids, tokens = tf.pad(ids, [[0, 0], [0, 1]]), tf.pad(tokens, [[0, 0], [0, 1]], constant_values="")
+        lengths = tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)
+        batch = tf.shape(ids)[:1]
+        return {
+            "inputs": ids,
+            "prompt": tf.fill(tf.concat([batch, [1]], 0), start_id),
+            "prompt_lengths": tf.ones(batch, tf.int32),
+            "max_lengths": max_output_lengths(lengths),
+            "is_empty": lengths == 0,
+            "passthrough": {"source_tokens": tokens},
+        }
+
+    return preprocess
+
+
+def _save_attention_plots(results, path, token_list):
+    import os
+
+    from apps.common.plots import plot_attention
+
+    stem, suffix = os.path.splitext(path)
+    for index, result in enumerate(results):
+        if not result["pieces"]:
+            continue
+        piece = result["pieces"][0]
+        source, target = token_list(piece["source_tokens"]), token_list(piece["tokens"])
+        weights = piece["attention"][: len(target), : len(source)]
+        out = f"{stem}-{index + 1}{suffix or '.png'}" if len(results) > 1 else path
+        plot_attention(weights, source, target, out, title=piece["text"].decode("utf-8"))
+        print(f"attention map written to {out}", file=sys.stderr)
