@@ -109,7 +109,8 @@ class Runner:
         train.add_argument("--max-minutes", type=float, help="stop after this much training time")
         from apps.common.training import STRATEGIES
 
-        train.add_argument("--strategy", choices=STRATEGIES, default="default", help="tf.distribute strategy")
+        train.add_argument("--strategy", choices=STRATEGIES, default="default",
+                           help="tf.distribute strategy; multi-worker (TF_CONFIG): each worker its own --out")
 
         evaluate = commands.add_parser("eval", help=task.eval_help)
         self._model_arguments(evaluate)
@@ -183,6 +184,8 @@ class Runner:
         from apps.common import training
 
         task = self.task
+        # First: a multi-worker strategy must exist before TensorFlow runs any op.
+        strategy = training.make_strategy(args.strategy)
         out = ModelDirectory(args.out or os.path.join("runs", args.model), task.vocabulary_names)
         out.create()
         splits = {split: task.load_split(args, split) for split in ("train", "validation")}
@@ -203,7 +206,6 @@ class Runner:
             vocabularies = task.build_vocabularies(splits["train"], args)
         out.write_vocabularies(vocabularies)
 
-        strategy = training.make_strategy(args.strategy)
         replicas = strategy.num_replicas_in_sync
         if args.batch_size % replicas:
             raise UserError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} replicas")

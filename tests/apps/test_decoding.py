@@ -72,6 +72,13 @@ def test_beam_of_one_equals_greedy(compiled):
     np.testing.assert_allclose(greedy.scores, beam.scores, atol=1e-5)
 
 
+def test_beam_size_must_be_positive():
+    with pytest.raises(ValueError, match="beam_size"):
+        BeamSampler(beam_size=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="beam_size must be a positive integer"):
+        run(BeamSampler(beam_size=tf.constant(0)))
+
+
 def test_end_is_forced_at_each_examples_length_limit():
     never_end = tf.constant(np.log([[1e-9, 1e-9, 1.0, 1e-9]] * 4), tf.float32)
 

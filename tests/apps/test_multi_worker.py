@@ -11,10 +11,10 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 WORKERS = 2
@@ -87,8 +87,6 @@ def _start_workers(tmp_path, command_of):
 
 def _run_workers(tmp_path, command_of, timeout):
     """Runs the workers to the end; fails naming the worker and its output if one fails or hangs."""
-    import time
-
     processes = _start_workers(tmp_path, command_of)
     try:
         deadline = time.monotonic() + timeout
@@ -118,7 +116,7 @@ def test_two_workers_train_in_lockstep(tmp_path):
 
     _run_workers(tmp_path, command_of, TIMEOUT_S)
 
-    first, second = (np.load(tmp_path / f"worker{index}.npz") for index in range(WORKERS))
+    first, second = (dict(np.load(tmp_path / f"worker{index}.npz")) for index in range(WORKERS))
     # Seeds 0 and 1 give different draws; worker 0's initial weights were broadcast to both.
     np.testing.assert_array_equal(first["initial_kernel"], second["initial_kernel"])
     for name in ("kernel", "bias"):
@@ -138,12 +136,8 @@ def test_two_workers_train_in_lockstep(tmp_path):
     np.testing.assert_allclose(first["bias"], bias, atol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apps/common/runner.py makes the strategy after TensorFlow has run ops (data, vocabularies): "
-    "MultiWorkerMirroredStrategy then raises 'Collective ops must be configured at program startup'",
-)
 def test_two_workers_run_the_translate_train_command_to_the_same_model(tmp_path):
+    # The whole command on both workers, export included: about a minute on two CPU cores.
     data = tmp_path / "fra.txt"
     pairs = [("I am cold.", "J'ai froid."), ("You are sad.", "Tu es triste.")]
     pairs += [(f"Number {i} is here.", f"Le numéro {i} est ici.") for i in range(40)]
