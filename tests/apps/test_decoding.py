@@ -222,16 +222,22 @@ def test_a_row_decodes_alone_as_beside_a_longer_prompt(sampler):
         tf.nest.map_structure(lambda a, b: np.testing.assert_array_equal(a[0], b[1]), value, batch._asdict()[name])
 
 
-def test_prompts_compile_with_an_unknown_batch_size():
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)])
-    def generate(prompt, prompt_lengths):
+def test_prompts_compile_with_an_unknown_batch_size_and_a_tensor_beam_size():
+    spec = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)]
+
+    @tf.function(input_signature=spec)
+    def generate(prompt, prompt_lengths, beam_size):
         batch = tf.shape(prompt)[0]
         state, constants = {"seen": tf.zeros([batch], tf.int32)}, {"row": tf.range(batch)}
         max_lengths = tf.fill([batch], 6)
-        return decode(count_step, state, constants, prompt, prompt_lengths, COUNT_END, max_lengths, BeamSampler(2))
+        return decode(
+            count_step, state, constants, prompt, prompt_lengths, COUNT_END, max_lengths, BeamSampler(beam_size)
+        )
 
-    result = generate(tf.constant([[2, 3, 4, 5], [5, 0, 0, 0]]), tf.constant([4, 1]))
-    np.testing.assert_array_equal(result.tokens[:, :3], [[6, 7, COUNT_END], [6, 7, COUNT_END]])
+    for beam_size in (1, 2):
+        result = generate(tf.constant([[2, 3, 4, 5], [5, 0, 0, 0]]), tf.constant([4, 1]), tf.constant(beam_size))
+        np.testing.assert_array_equal(result.tokens[:, :3], [[6, 7, COUNT_END], [6, 7, COUNT_END]])
+        np.testing.assert_array_equal(result.outputs["index"][:, 0], [3, 0])
 
 
 # A real model's caches: tiny untrained translators, random weights, target vocabulary 30.

@@ -70,12 +70,14 @@ def uniform_step(tokens, state, constants, index):
 
 def test_different_seeds_give_different_text():
     def text(seed):
+        # END -1 is no token: every row runs to its limit (where the -1 is forced).
         prompt, lengths, max_lengths = tf.fill([4, 1], 2), tf.ones([4], tf.int32), tf.fill([4], 20)
-        return decode(uniform_step, {}, {}, prompt, lengths, END, max_lengths, RandomSampler(seed=seed)).tokens
+        return decode(uniform_step, {}, {}, prompt, lengths, -1, max_lengths, RandomSampler(seed=seed)).tokens
 
     assert not np.array_equal(text(1), text(2))
     np.testing.assert_array_equal(text(1), text(1))
-    # Each position draws afresh (the seed is combined with it): a row is not one token repeated.
+    np.testing.assert_array_equal(text(1)[:, -1], [-1] * 4)
+    # Each position draws afresh (the seed is combined with it): no row is one token repeated.
     assert all(len(set(row)) > 1 for row in text(1).numpy()[:, :5])
 
 

@@ -131,16 +131,27 @@ def test_translate_command_and_its_options(trained, tmp_path):
     assert lines.returncode == 0 and len(lines.stdout.decode().splitlines()) == 2
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["Ça va 😀 zyxwvut qwerty", "word " * 5000, "   I am happy.   "],
-    ids=["emoji-unknown", "5000-words", "spaces"],
-)
-def test_odd_but_valid_input_is_translated(trained, text):
-    result = cli("--model-dir", str(trained), text)
-    assert result.returncode == 0, result.stderr.decode()
-    assert len(result.stdout.decode().splitlines()) == 1
-    assert b"Traceback" not in result.stderr
+def test_odd_but_valid_input_is_translated(trained):
+    odd = ["Ça va 😀 zyxwvut qwerty", "word " * 5000, "   I am happy.   ", "I am happy."]
+    result = cli("--model-dir", str(trained), "--json", *odd)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr.decode()[-2000:]
+    records = json.loads(result.stdout)
+    assert [r["source"] for r in records] == odd
+    assert all(isinstance(r["translation"], str) for r in records)  # a 2-epoch model may say nothing
+    assert not any(token in r["translation"] for r in records for token in ("[UNK]", "[start]", "[end]"))
+    assert records[2]["translation"] == records[3]["translation"]  # spaces around a sentence change nothing
+    assert b"a sentence of 5000 words was cut to 60" in result.stderr
+
+
+def test_long_paragraphs_are_translated_sentence_by_sentence(capsys):
+    from apps.translate.task import MAX_CHUNK_WORDS, split_into_chunks
+
+    paragraph = "I am cold.  You are sad! He is tall?\n" + "word " * 130 + "end."
+    chunks = split_into_chunks(paragraph)
+    assert chunks[:3] == ["I am cold.", "You are sad!", "He is tall?"]
+    assert chunks[3] == " ".join(["word"] * MAX_CHUNK_WORDS) and len(chunks) == 4
+    assert "a sentence of 131 words was cut to 60" in capsys.readouterr().err
+    assert split_into_chunks("  \n ") == []
 
 
 @pytest.mark.parametrize(
@@ -152,12 +163,15 @@ def test_odd_but_valid_input_is_translated(trained, text):
         (["--model-dir", "/nonexistent/model", "hello"], None, b"does not exist"),
         (["--beam", "0", "hello"], None, b"expected a positive integer, got 0"),
         (["train", "--data", "/nonexistent/fra.txt"], None, b"no such file"),
+        (["--attention", "/nonexistent/dir/x.png", "Hi."], None, b"/nonexistent/dir does not exist"),
+        (["export", "--out", "/etc/passwd"], None, b"/etc/passwd exists and is not a directory"),
     ],
 )
 def test_bad_input_gives_one_error_line_and_exit_2(args, stdin, message):
     result = cli(*args, stdin=stdin)
     assert result.returncode == 2
     assert message in result.stderr
+    assert result.stderr.decode().strip().splitlines()[-1].startswith("error: ")
     assert b"Traceback" not in result.stderr
 
 
@@ -206,13 +220,71 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(anki_file, tmp_path):
     assert (tmp_path / "mirrored" / "serving").exists()
 
 
-def test_eval_reports_bleu_and_chrf_greedy_and_beam(trained, anki_file):
-    result = cli("eval", "--model-dir", str(trained), "--data", str(anki_file), "--beam", "2", "--json")
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-    metrics = json.loads(result.stdout)
-    for label in ("greedy", "beam2"):
-        assert 0.0 <= metrics[label]["bleu"] <= 100.0 and 0.0 <= metrics[label]["chrf"] <= 100.0
-    assert metrics["pairs"] > 0
+def test_eval_reports_bleu_and_chrf_greedy_and_beam(trained, anki_file, capsys):
+    from apps.common.metrics import corpus_scores
+    from apps.common.serving import run_in_batches
+    from datasets.translation import load_translation_pairs
+
+    assert main(["eval", "--model-dir", str(trained), "--data", str(anki_file), "--beam", "2", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    pairs = load_translation_pairs(str(anki_file), "test")
+    assert metrics["pairs"] == len(pairs) > 0 and metrics["split"] == "test"
+    # The same scores from the exported model's own translations of the test split, beam by beam.
+    signature = tf.saved_model.load(str(trained / "serving")).signatures["generate_with_beam"]
+    for label, beam in (("greedy", 1), ("beam2", 2)):
+        rows = run_in_batches(signature, [e for e, _ in pairs], 32, "text", beam_size=beam)
+        expected = corpus_scores([r["text"].decode() for r in rows], [f for _, f in pairs])
+        assert {k: metrics[label][k] for k in ("bleu", "chrf")} == expected
+
+
+def _server_of(trained, step_bias=None, suppressed=None):
+    """The in-process server of a trained model; `step_bias` (V,) is added to every step's logits."""
+    from apps.common.model_directory import ModelDirectory
+    from apps.common.runner import Runner
+    from apps.translate.task import TranslationTask
+
+    task = TranslationTask()
+    directory = ModelDirectory(trained, task.vocabulary_names)
+    model = Runner(task).load_model(directory)
+    if step_bias is not None:
+        step = model.step
+        model.step = lambda *args: (lambda out: (out[0] + step_bias, *out[1:]))(step(*args))
+    server = task.build_server(model, directory.vocabularies(), directory.config())
+    if suppressed is not None:
+        server.suppressed_ids = suppressed
+    return server, directory.vocabulary("target")
+
+
+def test_padding_unknown_and_start_are_never_generated(trained):
+    sentences = tf.constant(["I am cold.", "They sing.", "Number 7 is here."])
+    vocabulary = _server_of(trained)[1]
+    bias = np.zeros(len(vocabulary), "float32")
+    # The model now prefers the banned tokens above all others, [UNK] most, and never ends early.
+    for token, value in (("[UNK]", 30.0), ("[start]", 29.0), ("", 28.0), ("[end]", -30.0)):
+        bias[vocabulary.index(token)] = value
+    server, _ = _server_of(trained, bias)
+    open_server, _ = _server_of(trained, bias, suppressed=())
+    for beam in (1, 3):
+        tokens = server.generate_with_beam(sentences, tf.constant(beam))["tokens"].numpy()
+        for row in tokens:
+            words = [t for t in row if t]
+            assert words and list(row[: len(words)]) == words  # no padding ("") inside a translation
+            assert not {b"[UNK]", b"[start]"} & set(words)
+        unbanned = open_server.generate_with_beam(sentences, tf.constant(beam))["tokens"].numpy()
+        assert b"[UNK]" in set(unbanned.ravel())  # so the checks above can fail
+
+
+def test_a_sentence_translates_the_same_alone_and_among_longer_neighbours(trained):
+    server, _ = _server_of(trained)
+    loaded = tf.saved_model.load(str(trained / "serving")).signatures["generate_with_beam"]
+    alone = ["I am cold."]
+    crowded = ["Number 12 is here and number 13 is here too, today.", "I am cold.", "They sing."]
+    for beam in (1, 3):
+        for generate in (lambda text, b: server.generate_with_beam(tf.constant(text), tf.constant(b)),
+                         lambda text, b: loaded(text=tf.constant(text), beam_size=tf.constant(b))):
+            one, many = generate(alone, beam), generate(crowded, beam)
+            assert one["text"].numpy()[0] == many["text"].numpy()[1]
+            np.testing.assert_allclose(one["score"].numpy()[0], many["score"].numpy()[1], atol=1e-4)
 
 
 def test_french_detokenisation_restores_typography():
