@@ -1,5 +1,10 @@
 """Shared test helpers: tolerances, deterministic inputs and a save/reload check."""
 
+import json
+import subprocess
+import sys
+import textwrap
+
 import keras
 import numpy as np
 
@@ -29,3 +34,27 @@ def assert_model_roundtrip(model, inputs, tmp_path):
     for a, e in zip(keras.tree.flatten(actual), keras.tree.flatten(expected), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(e), atol=1e-6)
     return restored
+
+
+_WITHOUT_PROJECT_CODE = """
+import sys, json
+class NoProjectCode:  # any import of our packages fails: the SavedModel must not need them
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("layers", "apps", "datasets", "runtime"):
+            raise ImportError("project code imported: " + name)
+sys.meta_path.insert(0, NoProjectCode())
+import tensorflow as tf
+loaded = tf.saved_model.load(sys.argv[1])
+"""
+
+
+def run_saved_model_without_project_code(script, saved_model, *args, cwd=None):
+    """Runs `script` in a fresh process where importing our packages fails; returns its last line as JSON.
+
+    The script sees `loaded` (the SavedModel at `saved_model`), `tf`, `json` and `sys.argv[2:]`
+    (`args`), and prints one JSON line.
+    """
+    command = [sys.executable, "-c", _WITHOUT_PROJECT_CODE + textwrap.dedent(script), str(saved_model), *map(str, args)]
+    result = subprocess.run(command, cwd=cwd or str(saved_model), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -3,9 +3,6 @@ encoded image bytes in, class probabilities out; each exported and run without o
 
 import io
 import json
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -14,28 +11,10 @@ import tensorflow as tf
 from PIL import Image
 
 from apps.common import serving
+from tests.helpers import run_saved_model_without_project_code
 
 CHARACTERS = ["", "[UNK]", "a", "b", "c", "d", "\n"]
 END = CHARACTERS.index("\n")
-
-NO_PROJECT_CODE = """
-import sys, json
-class NoProjectCode:  # any import of our packages fails: the SavedModel must not need them
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("layers", "apps", "datasets", "runtime"):
-            raise ImportError("project code imported: " + name)
-sys.meta_path.insert(0, NoProjectCode())
-import tensorflow as tf
-loaded = tf.saved_model.load(sys.argv[1])
-"""
-
-
-def run_without_our_code(script, *args):
-    result = subprocess.run([sys.executable, "-c", NO_PROJECT_CODE + textwrap.dedent(script), *map(str, args)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
 
 class Bigram(keras.Model):
     """p(next | previous) from a table: a language model whose `step` reads no state."""
@@ -100,7 +79,7 @@ def test_sampling_with_a_seed_is_reproducible_in_process_and_through_a_saved_mod
         default = loaded.signatures["serving_default"](text=tf.constant(json.loads(sys.argv[2])))
         print(json.dumps([[t.decode() for t in o["text"].numpy()] for o in (out, default)]))
     """
-    reloaded, default = run_without_our_code(script, tmp_path / "exported", json.dumps(prompts))
+    reloaded, default = run_saved_model_without_project_code(script, tmp_path / "exported", json.dumps(prompts))
     assert reloaded == first
     assert default == sample(server, prompts, seed=3)  # the server's default settings
 
@@ -149,6 +128,6 @@ def test_image_bytes_in_class_probabilities_out(tmp_path):
     for index, data in enumerate(images):
         paths.append(tmp_path / f"image{index}")
         paths[-1].write_bytes(data)
-    reloaded = run_without_our_code(script, tmp_path / "exported", *paths)
+    reloaded = run_saved_model_without_project_code(script, tmp_path / "exported", *paths)
     assert reloaded["label"] == ["red", "blue"]
     np.testing.assert_allclose(reloaded["probabilities"], out["probabilities"].numpy(), atol=1e-6)

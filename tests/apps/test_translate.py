@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from apps.translate.__main__ import main
+from tests.helpers import run_saved_model_without_project_code
 
 REPO = Path(__file__).resolve().parents[2]
 PAIRS = [
@@ -74,26 +75,12 @@ def test_export_reloads_without_our_code_and_matches(trained, tmp_path):
     [data] = (tmp_path / "exported" / "variables").glob("variables.data-*")
     weight_bytes = sum(np.asarray(w).nbytes for w in model.weights)
     assert data.stat().st_size < 1.5 * weight_bytes  # each weight stored once, not twice
-    script = textwrap.dedent(
-        """
-        import sys, json
-        class NoProjectCode:  # any import of our packages fails: the SavedModel must not need them
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("layers", "apps", "datasets", "runtime"):
-                    raise ImportError("project code imported: " + name)
-        sys.meta_path.insert(0, NoProjectCode())
-        import tensorflow as tf
-        loaded = tf.saved_model.load(sys.argv[1])
+    script = """
         out = loaded.signatures["serving_default"](text=tf.constant(json.loads(sys.argv[2])))
         print(json.dumps([t.decode() for t in out["text"].numpy()]))
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "exported"), json.dumps(sentences)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [t.decode() for t in expected]
+    """
+    texts = run_saved_model_without_project_code(script, tmp_path / "exported", json.dumps(sentences))
+    assert texts == [t.decode() for t in expected]
     assert expected[2] == b""  # empty input, empty translation
 
 
@@ -208,6 +195,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(anki_file, tmp_path):
         from apps.common.training import make_strategy
         assert make_strategy("mirrored").num_replicas_in_sync == 2
         from apps.translate.__main__ import main
+from tests.helpers import run_saved_model_without_project_code
         sys.exit(main(sys.argv[1:]))
         """
     )
