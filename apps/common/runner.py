@@ -117,7 +117,7 @@ class Runner:
         task.add_data_arguments(evaluate, "eval")
         evaluate.add_argument("--split", choices=("test", "validation"), default="test")
         task.add_eval_arguments(evaluate)
-        evaluate.add_argument("--limit", type=positive_int, help="evaluate on the first N examples only")
+        evaluate.add_argument("--limit", type=positive_int, help=f"evaluate on the first N {task.example_noun} only")
         evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
         evaluate.add_argument("--write", action="store_true", help="also write metrics.json into the model directory")
 

@@ -128,9 +128,9 @@ class TranslationTask(Task):
         return ARCHITECTURES[name]
 
     def example_batch(self):
-        import numpy as np
+        from apps.translate.model import example_batch
 
-        return [np.array([[4, 5, 0]]), np.array([[2, 6]])]
+        return example_batch()
 
     def compile(self, model, architecture, args):
         from apps.translate.model import compile_for_training
@@ -179,8 +179,9 @@ class TranslationTask(Task):
         directory = runner.model_directory(args)
         serving = directory.load_serving(optimize=len(flat) > FEW_SENTENCES)
         beam = args.beam or directory.config().get("beam_size", DEFAULT_BEAM_SIZE)
+        progress = "translating" if len(flat) > FEW_SENTENCES else None  # a bar for long inputs only
         outputs = run_in_batches(serving.signatures["generate_with_beam"], flat, self.batch_size, "text",
-                                 beam_size=beam)
+                                 progress=progress, beam_size=beam)
         results, position = [], 0
         for sentence, cs in zip(sentences, chunks, strict=True):
             pieces = outputs[position : position + len(cs)]
