@@ -60,12 +60,14 @@ class ModelDirectory:
         return config
 
     def vocabulary(self, name):
-        """One vocabulary, a list of tokens (index = id)."""
-        from datasets.vocabulary import load_vocabulary
+        """One vocabulary, a list of tokens (index = id): the file has one token per line.
 
+        Plain file reading, no TensorFlow: the portable trainer reads vocabularies on JAX.
+        """
         path = self.file(vocabulary_file(name))
         try:
-            vocabulary = load_vocabulary(path)
+            with open(path, encoding="utf-8") as f:
+                vocabulary = f.read().split("\n")[:-1]
         except (OSError, UnicodeDecodeError) as error:
             raise UserError(f"{path} could not be read ({type(error).__name__})") from None
         if not vocabulary:
@@ -178,10 +180,13 @@ class ModelDirectory:
         write_json(self.file(CONFIG_FILE), config)
 
     def write_vocabularies(self, vocabularies):
-        from datasets.vocabulary import save_vocabulary
-
+        """Writes {name: list of tokens}, one token per line (the format of `datasets.vocabulary`)."""
         for name in self.vocabulary_names:
-            save_vocabulary(vocabularies[name], self.file(vocabulary_file(name)))
+            tokens = list(vocabularies[name])
+            if any("\n" in token for token in tokens):
+                raise ValueError(f"the {name} vocabulary has a token with a newline")
+            with open(self.file(vocabulary_file(name)), "w", encoding="utf-8") as f:
+                f.write("".join(token + "\n" for token in tokens))
 
     def has_vocabularies(self):
         return bool(self.vocabulary_names) and all(
