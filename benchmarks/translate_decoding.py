@@ -25,6 +25,7 @@ import tensorflow as tf  # noqa: E402
 from apps.common.decoding import GreedySampler, decode, suppress_tokens  # noqa: E402
 from apps.common.model_directory import ModelDirectory  # noqa: E402
 from apps.common.runner import Runner  # noqa: E402
+from apps.common.task import DEFAULT_BEAM_SIZE  # noqa: E402
 from apps.translate.task import START, TranslationTask  # noqa: E402
 from datasets.translation import load_translation_pairs  # noqa: E402
 from datasets.vocabulary import vectorizer_from_vocabulary  # noqa: E402
@@ -61,8 +62,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    runner = Runner(TranslationTask())
-    directory = ModelDirectory(args.model_dir, ("source", "target")) if args.model_dir else \
+    task = TranslationTask()
+    runner = Runner(task)
+    directory = ModelDirectory(args.model_dir, task.vocabulary_names) if args.model_dir else \
         runner.shipped_directory(args.model)
     model, config = runner.load_model(directory), directory.config()
     source_vectorizer = vectorizer_from_vocabulary(directory.vocabulary("source"))
@@ -111,7 +113,7 @@ def main():
     sentence = tf.constant(["Jane went to Africa last September."])
     signature(text=sentence)
     latency = timed(lambda: signature(text=sentence))
-    beam = config.get("beam_size", 4)
+    beam = config.get("beam_size", DEFAULT_BEAM_SIZE)
     print(f"  exported SavedModel, one sentence, beam {beam}: {latency * 1e3:.0f} ms")
 
 

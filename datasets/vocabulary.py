@@ -23,6 +23,8 @@ Example:
 import keras
 import tensorflow as tf
 
+from datasets.vocabulary_files import load_vocabulary, save_vocabulary  # noqa: F401  (re-exported)
+
 # Letters may be followed by combining marks (decomposed accents); \p{..} classes are RE2 syntax.
 _APOSTROPHES = "[\u2018\u2019\u201b\u2032`\u00b4]"
 _PUNCTUATION = r"([^\pL\pN\pM\s'\[\]])"
@@ -97,29 +99,6 @@ def vectorizer_from_vocabulary(vocabulary, max_tokens=None, output_sequence_leng
     return keras.layers.TextVectorization(
         max_tokens=max_tokens, standardize=standardize, split="whitespace", output_mode="int",
         output_sequence_length=output_sequence_length, ragged=ragged, vocabulary=vocabulary)
-
-
-def save_vocabulary(vocabulary, path):
-    """Writes a vocabulary, one token per line, UTF-8.
-
-    Args:
-        vocabulary: list of str, or a TextVectorization / StringLookup layer.
-        path: path-like, the file to write.
-    """
-    if hasattr(vocabulary, "get_vocabulary"):
-        vocabulary = vocabulary.get_vocabulary()
-    tokens = list(vocabulary)
-    for token in tokens:
-        if "\n" in token:
-            raise ValueError(f"vocabulary tokens must not contain a newline; got {token!r}")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(tokens) + "\n")
-
-
-def load_vocabulary(path):
-    """Reads a file written by `save_vocabulary`; returns the list of tokens (padding "" first)."""
-    with open(path, encoding="utf-8") as f:
-        return f.read().split("\n")[:-1]
 
 
 def build_string_lookup(train_tokens, max_tokens=None, invert=False):

@@ -72,6 +72,9 @@ class RandomSampler:
     gives the same text every time, in a `tf.function` or a reloaded SavedModel alike.
 
     Every argument may be a Python number or a scalar tensor (e.g. a SavedModel signature's input).
+    Row r of a batch always draws from the same stream, whatever the other rows are: N copies of
+    one prompt in one batch give N different samples, and a prompt gives the same text at the
+    same row of any batch with the same seed.
 
     Args:
         temperature: float > 0, divides the log-probabilities: below 1 sharpens, above 1

@@ -12,13 +12,18 @@ SavedModel's checkpoint, in `model.variables` order (the server tracks them as
 `model_variables`). A directory written before that layout, with a `model.keras` file, still loads.
 """
 
+import glob
+import itertools
 import json
 import os
+import re
+import shutil
 import zipfile
 
 from apps.common.cli import UserError
 
 CONFIG_FILE, SERVING_DIR, HISTORY_FILE, LEGACY_MODEL_FILE = "config.json", "serving", "history.csv", "model.keras"
+MISSING_SERVING = "it holds the model and its weights; restore the directory or train the model again"
 _VARIABLE_KEY = "model_variables/{}/.ATTRIBUTES/VARIABLE_VALUE"
 
 
@@ -60,14 +65,12 @@ class ModelDirectory:
         return config
 
     def vocabulary(self, name):
-        """One vocabulary, a list of tokens (index = id): the file has one token per line.
+        """One vocabulary, a list of tokens (index = id)."""
+        from datasets.vocabulary_files import load_vocabulary
 
-        Plain file reading, no TensorFlow: the portable trainer reads vocabularies on JAX.
-        """
         path = self.file(vocabulary_file(name))
         try:
-            with open(path, encoding="utf-8") as f:
-                vocabulary = f.read().split("\n")[:-1]
+            vocabulary = load_vocabulary(path)
         except (OSError, UnicodeDecodeError) as error:
             raise UserError(f"{path} could not be read ({type(error).__name__})") from None
         if not vocabulary:
@@ -83,9 +86,12 @@ class ModelDirectory:
         for name in self.vocabulary_names:
             self.vocabulary(name)
         serving = self.file(SERVING_DIR)
-        for part in ("saved_model.pb", os.path.join("variables", "variables.index")):
-            if not os.path.isfile(os.path.join(serving, part)):
-                raise UserError(f"{os.path.join(serving, part)} is missing: run `export` for this model first")
+        variables = os.path.join(serving, "variables")
+        for part in (os.path.join(serving, "saved_model.pb"), os.path.join(variables, "variables.index")):
+            if not os.path.isfile(part):
+                raise UserError(f"{part} is missing: {MISSING_SERVING}")
+        if not glob.glob(os.path.join(variables, "variables.data-*")):
+            raise UserError(f"{variables} holds no weights (variables.data-*): {MISSING_SERVING}")
         return config
 
     def load_serving(self, optimize=True):
@@ -102,7 +108,7 @@ class ModelDirectory:
         self.config()  # says clearly when the directory is missing or not a model
         path = self.file(SERVING_DIR)
         if not os.path.isdir(path):
-            raise UserError(f"{path} is missing: run `export` for this model first")
+            raise UserError(f"{path} is missing: {MISSING_SERVING}")
         try:
             return tf.saved_model.load(path)
         except Exception as error:  # TF raises many types for a damaged SavedModel
@@ -117,8 +123,16 @@ class ModelDirectory:
         model = build(config, self.vocabularies())
         if os.path.isfile(self.file(LEGACY_MODEL_FILE)):
             self._load_legacy_weights(model)
-        else:
-            self._load_serving_weights(model)
+            return model
+        # The weights are matched by position; their names, recorded at export, catch a model
+        # whose layers now create them in another order (same shapes would load silently).
+        recorded, built = config.get("weights"), weight_names(model)
+        if recorded is not None and recorded != built:
+            first = next(i for i, pair in enumerate(itertools.zip_longest(recorded, built)) if pair[0] != pair[1])
+            name = lambda names: names[first] if first < len(names) else "(none)"
+            raise UserError(f"{self.path}: weight {first} is {name(recorded)} in the SavedModel, "
+                            f"{name(built)} in the model config.json describes")
+        self._load_serving_weights(model)
         return model
 
     def _load_serving_weights(self, model):
@@ -150,7 +164,10 @@ class ModelDirectory:
         if len(seeds) == len(saved_seeds):
             pairs += zip(seeds, saved_seeds, strict=True)
         for variable, key in pairs:
-            value = reader.get_tensor(key)
+            try:
+                value = reader.get_tensor(key)
+            except (tf.errors.OpError, IndexError, ValueError) as error:  # a truncated or damaged data file
+                raise UserError(f"{prefix} is damaged ({type(error).__name__}): {MISSING_SERVING}") from None
             if tuple(value.shape) != tuple(variable.shape):
                 raise UserError(
                     f"{self.path}: {variable.path} has shape {tuple(value.shape)} in the SavedModel, "
@@ -180,13 +197,10 @@ class ModelDirectory:
         write_json(self.file(CONFIG_FILE), config)
 
     def write_vocabularies(self, vocabularies):
-        """Writes {name: list of tokens}, one token per line (the format of `datasets.vocabulary`)."""
+        from datasets.vocabulary_files import save_vocabulary
+
         for name in self.vocabulary_names:
-            tokens = list(vocabularies[name])
-            if any("\n" in token for token in tokens):
-                raise ValueError(f"the {name} vocabulary has a token with a newline")
-            with open(self.file(vocabulary_file(name)), "w", encoding="utf-8") as f:
-                f.write("".join(token + "\n" for token in tokens))
+            save_vocabulary(vocabularies[name], self.file(vocabulary_file(name)))
 
     def has_vocabularies(self):
         return bool(self.vocabulary_names) and all(
@@ -194,14 +208,30 @@ class ModelDirectory:
         )
 
     def save(self, config, vocabularies, server):
-        """Writes config, vocabularies and the SavedModel (with the weights)."""
+        """Writes vocabularies, the SavedModel (with the weights) and, last, the config.
+
+        The SavedModel is written beside the old one and swapped in only once complete, so a
+        failed export (a full disk, Ctrl-C) never destroys the only copy of trained weights.
+        """
         self.create()
         self.write_vocabularies(vocabularies)
-        self.write_config(config)
-        export_to(server, self.file(SERVING_DIR))
+        serving, fresh = self.file(SERVING_DIR), self.file(SERVING_DIR + ".new")
+        shutil.rmtree(fresh, ignore_errors=True)
+        export_to(server, fresh)
+        shutil.rmtree(serving, ignore_errors=True)
+        os.replace(fresh, serving)
         legacy = self.file(LEGACY_MODEL_FILE)
         if os.path.isfile(legacy):  # the weights now live in serving/ only
             os.remove(legacy)
+        self.write_config(config)
+
+
+def weight_names(model):
+    """The names of a model's weights in `model.variables` order, without the model's own name.
+
+    Keras numbers unnamed layers per process ("gru_cell_2"), so those numbers are left out.
+    """
+    return [re.sub(r"_\d+(?=/|$)", "", v.path.split("/", 1)[-1]) for v in model.variables if _is_floating(v)]
 
 
 def _is_floating(variable):

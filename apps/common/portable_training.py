@@ -15,7 +15,6 @@ Weights move between backends as a `.weights.h5` file: the layers are `keras.ops
 """
 
 import json
-import math
 import os
 import shutil
 import sys
@@ -25,7 +24,7 @@ import numpy as np
 
 from apps.common import cli
 from apps.common.cli import UserError, positive_int
-from apps.common.model_directory import ModelDirectory, vocabulary_file, write_json
+from apps.common.model_directory import HISTORY_FILE, ModelDirectory, vocabulary_file, write_json
 
 FIELDS_FILE, PACK_FILE, FIT_FILE, WEIGHTS_FILE = "fields.npz", "pack.json", "fit.json", "model.weights.h5"
 SPLITS = ("train", "validation")
@@ -42,15 +41,9 @@ def add_commands(runner, commands):
 
     fit = commands.add_parser("fit", help="portable trainer, 2/3: train on packed data, any Keras backend")
     fit.add_argument("--data", required=True, help="a directory written by `pack`")
-    runner._architecture_arguments(fit)
     fit.add_argument("--out", required=True, type=cli.output_directory,
                      help="directory for weights, history and fit.json")
-    fit.add_argument("--epochs", type=positive_int, default=task.train_epochs)
-    fit.add_argument("--batch-size", type=positive_int, default=task.train_batch_size)
-    fit.add_argument("--learning-rate", type=float, help="peak learning rate (default per architecture)")
-    task.add_train_arguments(fit)
-    fit.add_argument("--patience", type=positive_int, default=3, help="early stopping on validation loss")
-    fit.add_argument("--max-minutes", type=float, help="stop after this much training time")
+    runner.add_training_arguments(fit)
     fit.add_argument("--steps-per-epoch", type=positive_int, help="for smoke tests: fewer steps per epoch")
 
     adopt = commands.add_parser("adopt", help="portable trainer, 3/3: fitted weights -> a model directory")
@@ -65,20 +58,21 @@ def pack(runner, args):
     task = runner.task
     examples = {split: task.load_split(args, split) for split in SPLITS}
     if not all(examples.values()):
-        raise UserError(f"{args.data}: too few examples for a train and a validation split")
+        raise UserError(f"{args.data}: too few {task.example_noun} for a train and a validation split")
     out = ModelDirectory(args.out, task.vocabulary_names)
     out.create()
     vocabularies = task.build_vocabularies(examples["train"], args)
     out.write_vocabularies(vocabularies)
     arrays = {}
     for split in SPLITS:
-        for index, sequences in enumerate(task.encode(examples[split], vocabularies)):
+        fields = task.encode(examples[split], vocabularies)
+        for index, sequences in enumerate(fields):
             arrays.update(_flatten(f"{split}_{index}", sequences))
     np.savez_compressed(out.file(FIELDS_FILE), **arrays)
     write_json(out.file(PACK_FILE), {
         "app": task.name,
         "data": args.data,
-        "fields": len(task.encode(examples["train"][:1], vocabularies)),
+        "fields": len(fields),
         task.example_noun: {split: len(examples[split]) for split in SPLITS},
         "vocabulary_sizes": {name: len(vocabulary) for name, vocabulary in vocabularies.items()},
         "command": f"python -m apps.{task.name} " + " ".join(sys.argv[1:]),
@@ -188,12 +182,13 @@ class BucketedBatches:
 def fit(runner, args):
     import keras
 
-    from apps.common.training import TimeBudget
+    from apps.common.training import run_record, training_callbacks
 
     task = runner.task
     packed = _read_json(os.path.join(args.data, PACK_FILE))
     if packed.get("app") != task.name:
-        raise UserError(f"--data {args.data}: packed for {packed.get('app')!r}, not {task.name!r}")
+        raise UserError(f"--data {args.data}: not packed for {task.name} by this version: run "
+                        f"`python -m apps.{task.name} pack` again")
     if not os.path.exists(os.path.join(args.data, FIELDS_FILE)):
         raise UserError(f"--data {args.data}: no {FIELDS_FILE}; write it with `pack`")
     train_data, validation_data = (
@@ -210,36 +205,20 @@ def fit(runner, args):
 
     out = ModelDirectory(args.out, task.vocabulary_names)
     out.create()
-    callbacks = [
-        keras.callbacks.BackupAndRestore(out.file("backup"), double_checkpoint=True),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(out.file("history.csv"), append=True),
-    ]
-    if args.max_minutes:
-        callbacks.append(TimeBudget(args.max_minutes))
+    callbacks = training_callbacks(out.path, args.patience, args.max_minutes, tensorboard=False)
     started = time.time()
     history = model.fit(train_data.dataset, validation_data=validation_data.dataset, epochs=args.epochs,
                         steps_per_epoch=args.steps_per_epoch, callbacks=callbacks, verbose=2)
     model.save_weights(out.file(WEIGHTS_FILE))
     out.write_vocabularies(vocabularies)
     backend = keras.backend.backend()
-    write_json(out.file(FIT_FILE), {
-        "architecture": args.model,
-        "arguments": arguments,
-        "parameters": int(model.count_params()),
-        "training": {
-            "command": f"KERAS_BACKEND={backend} python -m apps.{task.name} " + " ".join(sys.argv[1:]),
-            "pack_command": packed["command"],
-            "data": packed["data"],
-            "backend": backend,
-            "device": _device_name(),
-            **task.training_record(args, None),
-            task.example_noun: packed.get(task.example_noun),
-            "epochs_this_run": len(history.epoch),
-            "wall_time_seconds_this_run": round(time.time() - started),
-            "final_validation_loss": float(min(history.history.get("val_loss", [math.nan]))),
-        },
-    })
+    record = run_record(
+        f"KERAS_BACKEND={backend} {runner.command_line()}", history, started, pack_command=packed["command"],
+        data=packed["data"], backend=backend, device=_device_name(), **task.training_record(args),
+        **{task.example_noun: packed.get(task.example_noun)},
+    )
+    write_json(out.file(FIT_FILE), {"architecture": args.model, "arguments": arguments,
+                                    "parameters": int(model.count_params()), "training": record})
     print(f"weights written to {args.out}", file=sys.stderr)
     return 0
 
@@ -278,7 +257,7 @@ def adopt(runner, args):
     fitted = ModelDirectory(args.fitted, task.vocabulary_names)
     record = _read_json(fitted.file(FIT_FILE))
     missing = [key for key in FIT_KEYS if key not in record]
-    missing += [name for name in (WEIGHTS_FILE, "history.csv", *map(vocabulary_file, task.vocabulary_names))
+    missing += [name for name in (WEIGHTS_FILE, HISTORY_FILE, *map(vocabulary_file, task.vocabulary_names))
                 if not os.path.exists(fitted.file(name))]
     if missing or record["architecture"] not in task.presets:
         raise UserError(
@@ -290,6 +269,6 @@ def adopt(runner, args):
     out = ModelDirectory(args.out, task.vocabulary_names)
     config = runner.model_config(record["architecture"], record["arguments"], model, record["training"])
     runner.save(out, model, config, vocabularies)
-    shutil.copy(fitted.file("history.csv"), out.path)
+    shutil.copy(fitted.file(HISTORY_FILE), out.path)
     print(f"model written to {args.out}", file=sys.stderr)
     return 0

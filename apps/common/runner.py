@@ -24,7 +24,7 @@ import time
 
 from apps.common import cli
 from apps.common.cli import ArgumentParser, UserError, positive_int
-from apps.common.model_directory import ModelDirectory
+from apps.common.model_directory import ModelDirectory, weight_names
 
 MAX_BEAM = 16
 SIZES = ("tiny", "small")
@@ -89,14 +89,10 @@ class Runner:
 
         train = commands.add_parser("train", help=task.train_help)
         task.add_data_arguments(train, "train")
-        self._architecture_arguments(train)
         train.add_argument("--out", type=cli.output_directory,
                            help="output directory (default: runs/<model>); re-run to resume")
-        train.add_argument("--epochs", type=positive_int, default=task.train_epochs)
-        train.add_argument("--batch-size", type=positive_int, default=task.train_batch_size)
-        train.add_argument("--learning-rate", type=float, help="peak learning rate (default per architecture)")
         task.add_vocabulary_arguments(train)
-        task.add_train_arguments(train)
+        self.add_training_arguments(train)
         train.add_argument(
             "--init-from",
             metavar="MODEL_DIR",
@@ -105,8 +101,6 @@ class Runner:
             "starts afresh (a learning-rate warm-up restarts), so a lower --learning-rate suits a model that "
             "is already trained",
         )
-        train.add_argument("--patience", type=positive_int, default=3, help="early stopping on validation loss")
-        train.add_argument("--max-minutes", type=float, help="stop after this much training time")
         from apps.common.training import STRATEGIES
 
         train.add_argument("--strategy", choices=STRATEGIES, default="default",
@@ -133,6 +127,17 @@ class Runner:
         portable_training.add_commands(self, commands)
         return parser
 
+    def add_training_arguments(self, parser):
+        """What `train` and the portable trainer's `fit` share: the architecture and the schedule."""
+        task = self.task
+        self.add_architecture_arguments(parser)
+        parser.add_argument("--epochs", type=positive_int, default=task.train_epochs)
+        parser.add_argument("--batch-size", type=positive_int, default=task.train_batch_size)
+        parser.add_argument("--learning-rate", type=float, help="peak learning rate (default per architecture)")
+        task.add_train_arguments(parser)
+        parser.add_argument("--patience", type=positive_int, default=3, help="early stopping on validation loss")
+        parser.add_argument("--max-minutes", type=float, help="stop after this much training time")
+
     def _model_arguments(self, parser):
         task = self.task
         if task.shipped_models:
@@ -140,7 +145,7 @@ class Runner:
                                 help="a shipped model")
         parser.add_argument("--model-dir", help="a model directory written by `train` (overrides --model)")
 
-    def _architecture_arguments(self, parser):
+    def add_architecture_arguments(self, parser):
         names = tuple(self.task.presets)
         default = self.task.default_model if self.task.default_model in names else names[0]
         parser.add_argument("--model", choices=names, default=default, help="architecture")
@@ -173,7 +178,7 @@ class Runner:
     # --- predict ---------------------------------------------------------------------------------
 
     def predict(self, args):
-        inputs = read_inputs(args.inputs)
+        inputs = read_inputs(args.inputs, self.task.inputs_metavar)
         if not any(text.strip() for text in inputs):
             raise UserError(self.task.nothing_to_do)
         return self.task.predict(self, inputs, args) or 0
@@ -189,9 +194,9 @@ class Runner:
         out = ModelDirectory(args.out or os.path.join("runs", args.model), task.vocabulary_names)
         out.create()
         splits = {split: task.load_split(args, split) for split in ("train", "validation")}
-        if not splits["train"] or not splits["validation"]:
-            raise UserError(f"{args.data}: too few examples for a train and a validation split")
         noun = task.example_noun
+        if not splits["train"] or not splits["validation"]:
+            raise UserError(f"{args.data}: too few {noun} for a train and a validation split")
         print(f"{len(splits['train'])} training {noun}, {len(splits['validation'])} validation {noun}",
               file=sys.stderr)
 
@@ -221,24 +226,20 @@ class Runner:
             if initial:
                 model.set_weights(initial["model"].get_weights())
             task.compile(model, args.model, args)
-        callbacks = training.training_callbacks(out.path, patience=args.patience)
-        if args.max_minutes:
-            callbacks.append(training.TimeBudget(args.max_minutes))
+        callbacks = training.training_callbacks(out.path, args.patience, args.max_minutes)
         started = time.time()
         history = model.fit(train_data, validation_data=validation_data, epochs=args.epochs, callbacks=callbacks)
-        record = {
-            "command": f"python -m apps.{task.name} " + " ".join(sys.argv[1:]),
-            "data": args.data,
-            **task.training_record(args, splits),
-            self.task.example_noun: {split: len(examples) for split, examples in splits.items()},
-            "epochs_this_run": len(history.epoch),
-            "wall_time_seconds_this_run": round(time.time() - started),
-            "final_validation_loss": float(min(history.history.get("val_loss", [float("nan")]))),
-        }
+        record = training.run_record(
+            self.command_line(), history, started, data=args.data, **task.training_record(args),
+            **{noun: {split: len(examples) for split, examples in splits.items()}},
+        )
         config = self.model_config(args.model, arguments, model, record, initial and initial["config"])
         self.save(out, model, config, vocabularies)
         print(f"model written to {out.path}", file=sys.stderr)
         return 0
+
+    def command_line(self):
+        return f"python -m apps.{self.task.name} " + " ".join(sys.argv[1:])
 
     def dataset(self, examples, vocabularies, batch_size, shuffle, drop_remainder=False):
         """Length-bucketed, cached, prefetched (x, y) batches of `examples`."""
@@ -271,6 +272,7 @@ class Runner:
         """Writes a model directory from a trained model (copied out of any distribution strategy)."""
         fresh = self.task.build_model(config["architecture"], config["arguments"], vocabularies)
         fresh.set_weights(model.get_weights())
+        config = {**config, "weights": weight_names(fresh)}
         out.save(config, vocabularies, self.task.build_server(fresh, vocabularies, config))
 
     def initial_model(self, args):
@@ -290,6 +292,12 @@ class Runner:
 
     def evaluate(self, args):
         directory = self.model_directory(args)
+        directory.config()
+        if args.write:  # checked before the work, not after it
+            try:
+                cli.output_file(directory.file("metrics.json"))
+            except argparse.ArgumentTypeError as error:
+                raise UserError(f"--write: {error}") from None
         examples = self.task.load_split(args, args.split)[: args.limit]
         if not examples:
             raise UserError(f"{args.data}: the {args.split} split is empty")
@@ -323,7 +331,7 @@ class Runner:
         return 0
 
 
-def read_inputs(inputs):
+def read_inputs(inputs, noun="inputs"):
     """The inputs given as arguments, or the lines of stdin for '-' (UTF-8 checked)."""
     if inputs == ["-"]:
         data = sys.stdin.buffer.read()
@@ -335,5 +343,5 @@ def read_inputs(inputs):
             ) from None
         return text.splitlines()
     if "-" in inputs:
-        raise UserError("'-' (read stdin) cannot be mixed with inputs given as arguments")
+        raise UserError(f"'-' (read stdin) cannot be mixed with {noun} given as arguments")
     return list(inputs)

@@ -106,7 +106,8 @@ class SequenceServer(_Server):
         postprocess: tf-traceable function (B,) joined strings -> (B,) final strings.
         mode: "beam" or "sample", which signatures are written (module docstring).
         beam_size, length_penalty: the defaults of beam mode.
-        sampling: dict of sample mode's defaults: temperature, top_k, top_p, seed, max_new_tokens.
+        sampling: dict of sample mode's defaults: temperature, top_k, top_p, seed, max_new_tokens
+            (the most tokens generated after the prompt, END included: 1 gives "").
         preprocess_layers: Keras layers used by `preprocess` (vectorizers), tracked for export.
         suppressed_ids: token ids never to generate (padding, [UNK], START).
     """
@@ -157,16 +158,11 @@ class SequenceServer(_Server):
         return {"serving_default": self.serving_default, **extra}
 
     def _generate_with_beam(self, raw, beam_size):
-        tf.debugging.assert_positive(beam_size, message="beam_size must be a positive integer")
-        sampler = BeamSampler(beam_size, self.length_penalty)
-        return self.generate(raw, sampler)
+        return self.generate(raw, BeamSampler(beam_size, self.length_penalty))  # `decode` checks beam_size
 
     def _sample(self, raw, temperature, top_k, top_p, seed, max_new_tokens):
-        tf.debugging.assert_positive(temperature, message="temperature must be > 0")
+        # The sampler checks its settings in the graph; the length is this signature's own.
         tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be > 0")
-        tf.debugging.assert_non_negative(top_k, message="top_k must be >= 0 (0 = off)")
-        tf.debugging.assert_positive(top_p, message="top_p must be in (0, 1]")
-        tf.debugging.assert_less_equal(top_p, 1.0, message="top_p must be in (0, 1]")
         return self.generate(raw, RandomSampler(temperature, top_k, top_p, seed), max_new_tokens)
 
     def generate(self, raw, sampler, max_new_tokens=None):
@@ -191,13 +187,22 @@ class SequenceServer(_Server):
         tokens = tf.gather(self.vocabulary, result.tokens)  # (B, L)
         output_lengths = result.lengths - 1  # without END, which ends every sequence (forced at the limit)
         text = self._postprocess(join_tokens(tokens, output_lengths, self._separator, self._cleanups))
-        return {
+        return _merge_outputs({
             "text": tf.where(prepared["is_empty"], "", text),
             "tokens": tf.where(tf.sequence_mask(output_lengths, tf.shape(tokens)[1]), tokens, ""),
             "score": result.scores,
-            **result.outputs,
-            **prepared.get("passthrough", {}),
-        }
+        }, result.outputs, prepared.get("passthrough", {}))
+
+
+def _merge_outputs(*parts):
+    """One dict of signature outputs; a name given twice is a programming error, not an overwrite."""
+    merged = {}
+    for part in parts:
+        clash = set(merged) & set(part)
+        if clash:
+            raise ValueError(f"output names given twice: {sorted(clash)}")
+        merged.update(part)
+    return merged
 
 
 class ClassifierServer(_Server):
@@ -233,12 +238,9 @@ class ClassifierServer(_Server):
         outputs = self._call(prepared["inputs"], training=False)
         outputs = dict(outputs) if isinstance(outputs, dict) else {"logits": outputs}
         probabilities = tf.nn.softmax(outputs.pop("logits"), axis=-1)
-        return {
-            "probabilities": probabilities,
-            "label": tf.gather(self.labels, tf.argmax(probabilities, axis=-1)),
-            **outputs,
-            **prepared.get("passthrough", {}),
-        }
+        label = tf.gather(self.labels, tf.argmax(probabilities, axis=-1))
+        return _merge_outputs({"probabilities": probabilities, "label": label}, outputs,
+                              prepared.get("passthrough", {}))
 
 
 def export_server(server, path):
@@ -247,7 +249,7 @@ def export_server(server, path):
     tf.saved_model.save(server, path, signatures=signatures)
 
 
-def run_in_batches(signature, inputs, batch_size, input_name, progress=None, **settings):
+def run_in_batches(signature, inputs, batch_size, input_name, progress=None, keep=None, **settings):
     """Runs a SavedModel signature over `inputs` in batches; a list of per-input dicts of NumPy values.
 
     Args:
@@ -255,6 +257,7 @@ def run_in_batches(signature, inputs, batch_size, input_name, progress=None, **s
         inputs: list of raw inputs (str or bytes).
         input_name: the signature's input name ("text", "image_bytes").
         progress: None, or a label: a progress bar on stderr.
+        keep: the output names to keep (all by default); attention maps of a large input weigh.
         **settings: scalar inputs of the signature (beam_size, temperature, ...).
     """
     import sys
@@ -268,7 +271,8 @@ def run_in_batches(signature, inputs, batch_size, input_name, progress=None, **s
     rows = []
     for start in starts:
         batch = inputs[start : start + batch_size]
-        out = {k: v.numpy() for k, v in signature(**{input_name: tf.constant(batch)}, **constants).items()}
+        outputs = signature(**{input_name: tf.constant(batch)}, **constants)
+        out = {k: v.numpy() for k, v in outputs.items() if keep is None or k in keep}
         rows.extend({k: v[i] for k, v in out.items()} for i in range(len(batch)))
     return rows
 

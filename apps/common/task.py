@@ -8,7 +8,9 @@ sequences (source ids, target ids; a label is a sequence of one), which the runn
 `model_batch` turns into the model's `(x, y)`.
 
 Methods that run on the portable trainer's machine, which may have JAX and no TensorFlow
-(`build_model`, `compile`, `model_batch`, `example_batch`), must not import TensorFlow.
+(`architecture`, `build_model`, `compile`, `model_batch`, `example_batch`, `training_record`,
+`add_train_arguments`), must not import TensorFlow; nor may this module or the app's task module
+at import time.
 """
 
 DEFAULT_BEAM_SIZE = 4
@@ -20,9 +22,14 @@ class Task:
 
     Attributes:
         name: the package under `apps/`: the command is `python -m apps.<name>`.
-        description: the command's --help text (the app's `__main__` docstring).
-        predict_command: the default sub-command's name ("translate", "caption", ...).
-        predict_help, inputs_help: --help lines of the default command and its inputs.
+        description: the command's --help text.
+        predict_command: the default sub-command's name ("translate", "caption", ...); `predict`
+            is its alias.
+        predict_help, train_help, eval_help, export_help: the sub-commands' --help lines.
+        inputs_metavar, inputs_help: how --help names and explains the default command's inputs.
+        nothing_to_do: the error when every input is empty.
+        json_help: --help of the default command's --json.
+        example_noun: what the data's examples are called in messages and metrics ("pairs").
         shipped_dir: pathlib.Path of `saved_models/<name>`, or None.
         shipped_models: names of the shipped model directories; default_model: the default.
         presets: {architecture name: {size ("tiny", "small"): constructor arguments}}, plain data
@@ -30,9 +37,11 @@ class Task:
             gives the class.
         vocabulary_names: the vocabularies a model directory keeps (`<name>_vocabulary.txt`).
         input_name: the serving signature's input ("text", "image_bytes").
-        decoding: "beam" (beam search; --beam) or "sample" (seeded sampling), or None
-            (a classifier): what `export` writes and the config records.
+        decoding: "beam" (the default command and `export` take --beam, the config records the
+            beam and length penalty), "sample", or None (a classifier). `build_server` decides
+            what the SavedModel is.
         batch_size: inputs per serving call in `predict` and `eval`.
+        train_batch_size, train_epochs: the defaults of `train` and `fit`.
     """
 
     name = None
@@ -121,7 +130,7 @@ class Task:
             return {"beam_size": DEFAULT_BEAM_SIZE, "length_penalty": DEFAULT_LENGTH_PENALTY}
         return {}
 
-    def training_record(self, args, splits):
+    def training_record(self, args):
         """Extra provenance for config.json's "training" (label smoothing, ...)."""
         return {}
 
@@ -137,8 +146,8 @@ class Task:
         """The default command on a list of raw inputs; prints the results."""
         raise NotImplementedError
 
-    def evaluate(self, runner, examples, args):
-        """Metrics of the model of `runner.model_directory(args)` on held-out examples (a dict)."""
+    def evaluate(self, runner, directory, examples, args):
+        """Metrics (a dict) of the model of `directory` (a `ModelDirectory`) on held-out examples."""
         raise NotImplementedError
 
     def format_metrics(self, metrics):

@@ -3,7 +3,6 @@
 Backend-agnostic (`keras.ops`) except `make_strategy`, which is `tf.distribute`.
 """
 
-import json
 import os
 
 import keras
@@ -71,20 +70,40 @@ def _multi_worker_strategy(tf):
     return MultiWorkerMirroredStrategy()
 
 
-def training_callbacks(out_dir, patience=3):
-    """Resumable, observable training: backups, TensorBoard, early stopping on validation loss.
+def training_callbacks(out_dir, patience=3, max_minutes=None, tensorboard=True):
+    """Resumable, observable training: backups, logs, early stopping on validation loss.
 
     A killed run restarts from its last finished epoch when the same command is run again:
     `BackupAndRestore` writes a backup after every epoch and keeps the one before, so a kill in
     the middle of a write resumes from the previous epoch instead of failing on a truncated
-    file. Early stopping restores the best weights.
+    file. Early stopping restores the best weights; `max_minutes` stops after that much wall
+    time; TensorBoard logs go to `<out_dir>/logs` (not on the portable trainer's machine).
     """
-    return [
+    from apps.common.model_directory import HISTORY_FILE
+
+    callbacks = [
         keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"), double_checkpoint=True),
-        keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
+        *([keras.callbacks.TensorBoard(os.path.join(out_dir, "logs"))] if tensorboard else []),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True),
+        keras.callbacks.CSVLogger(os.path.join(out_dir, HISTORY_FILE), append=True),
     ]
+    if max_minutes:
+        callbacks.append(TimeBudget(max_minutes))
+    return callbacks
+
+
+def run_record(command, history, started, **details):
+    """The provenance of one training run, for config.json's "training"."""
+    import math
+    import time
+
+    return {
+        "command": command,
+        **details,
+        "epochs_this_run": len(history.epoch),
+        "wall_time_seconds_this_run": round(time.time() - started),
+        "final_validation_loss": float(min(history.history.get("val_loss", [math.nan]))),
+    }
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -145,12 +164,6 @@ def masked_accuracy(y_true, y_pred):
     correct = ops.cast(ops.equal(y_true, ops.cast(ops.argmax(y_pred, axis=-1), "int32")), "float32")
     mask = ops.cast(ops.not_equal(y_true, 0), "float32")
     return ops.sum(correct * mask) / ops.maximum(ops.sum(mask), 1.0)
-
-
-def write_json(path, data):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False)
-        f.write("\n")
 
 
 class TimeBudget(keras.callbacks.Callback):

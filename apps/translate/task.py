@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from apps.common import cli
-from apps.common.cli import UserError, positive_int
+from apps.common.cli import positive_int
 from apps.common.task import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY, Task
 from apps.translate.presets import PRESETS
 
@@ -69,7 +69,8 @@ class TranslationTask(Task):
 
     def add_data_arguments(self, parser, command):
         parser.add_argument("--data", default="bundled",
-                            help="an Anki/ManyThings fra.txt file, or 'bundled' (default)")
+                            help="an Anki/ManyThings fra.txt file, 'bundled' (default), or one bundled corpus "
+                            "by name (python -m datasets summary)")
 
     def add_vocabulary_arguments(self, parser):
         parser.add_argument("--vocabulary-size", type=positive_int, default=8000, help="per language")
@@ -90,14 +91,12 @@ class TranslationTask(Task):
     # --- data ------------------------------------------------------------------------------------
 
     def load_split(self, args, split):
+        """A split of the bundled corpora, one of them by name, or an Anki file (the loader checks which)."""
         from datasets.translation import load_translation_pairs
 
-        source = args.data
-        if source != "bundled" and not Path(source).is_file():
-            raise UserError(f"--data {source}: no such file")
-        # Training drops long pairs (--max-words); evaluation keeps the split as published.
-        limit = {"max_words": args.max_words} if hasattr(args, "max_words") else {}
-        return load_translation_pairs(source, split, **limit)
+        # Training drops pairs longer than --max-words; evaluation uses the loader's default limit.
+        limit = {} if args.command == "eval" else {"max_words": args.max_words}
+        return load_translation_pairs(args.data, split, **limit)
 
     def build_vocabularies(self, train_pairs, args):
         """Source and target vocabularies from the training pairs only."""
@@ -137,7 +136,7 @@ class TranslationTask(Task):
 
         compile_for_training(model, architecture, args.learning_rate, args.label_smoothing)
 
-    def training_record(self, args, splits):
+    def training_record(self, args):
         from apps.translate.model import default_label_smoothing
 
         return {"label_smoothing": default_label_smoothing(args.model, args.label_smoothing)}
@@ -172,7 +171,7 @@ class TranslationTask(Task):
     def predict(self, runner, sentences, args):
         import json
 
-        from apps.common.serving import run_in_batches, token_list
+        from apps.common.serving import run_in_batches
 
         chunks = [split_into_chunks(s) for s in sentences]
         flat = [c for cs in chunks for c in cs]
@@ -180,8 +179,9 @@ class TranslationTask(Task):
         serving = directory.load_serving(optimize=len(flat) > FEW_SENTENCES)
         beam = args.beam or directory.config().get("beam_size", DEFAULT_BEAM_SIZE)
         progress = "translating" if len(flat) > FEW_SENTENCES else None  # a bar for long inputs only
-        outputs = run_in_batches(serving.signatures["generate_with_beam"], flat, self.batch_size, "text",
-                                 progress=progress, beam_size=beam)
+        keep = ("text", "score", *(("tokens", "source_tokens", "attention") if args.attention else ()))
+        outputs = run_in_batches(serving.signatures["generate_with_beam"], flat, self.batch_size, self.input_name,
+                                 progress=progress, keep=keep, beam_size=beam)
         results, position = [], 0
         for sentence, cs in zip(sentences, chunks, strict=True):
             pieces = outputs[position : position + len(cs)]
@@ -193,7 +193,7 @@ class TranslationTask(Task):
                 "pieces": pieces,
             })
         if args.attention:
-            _save_attention_plots(results, args.attention, token_list)
+            _save_attention_plots(results, args.attention)
         if args.json:
             records = [{k: r[k] for k in ("source", "translation", "score")} for r in results]
             print(json.dumps(records, ensure_ascii=False, indent=2))
@@ -213,8 +213,8 @@ class TranslationTask(Task):
         for beam in sorted({1, args.beam}):
             label = "greedy" if beam == 1 else f"beam{beam}"
             started = time.time()
-            rows = run_in_batches(serving.signatures["generate_with_beam"], english, self.batch_size, "text",
-                                  progress=label, beam_size=beam)
+            rows = run_in_batches(serving.signatures["generate_with_beam"], english, self.batch_size,
+                                  self.input_name, progress=label, keep=("text",), beam_size=beam)
             hypotheses = [row["text"].decode("utf-8") for row in rows]
             metrics[label] = {**corpus_scores(hypotheses, references), "seconds": round(time.time() - started, 1)}
         return metrics
@@ -270,10 +270,11 @@ def _preprocess(source_vectorizer, start_id):
     return preprocess
 
 
-def _save_attention_plots(results, path, token_list):
+def _save_attention_plots(results, path):
     import os
 
     from apps.common.plots import plot_attention
+    from apps.common.serving import token_list
 
     stem, suffix = os.path.splitext(path)
     for index, result in enumerate(results):

@@ -26,6 +26,10 @@ def saved(tmp_path_factory):
     return path, model.get_weights()
 
 
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:100])
+
+
 def copy_of(saved, tmp_path):
     import shutil
 
@@ -52,10 +56,13 @@ def test_the_weights_are_stored_once_and_read_back(saved):
         (lambda p: (p / "source_vocabulary.txt").write_text(""), "source_vocabulary.txt is empty"),
         (lambda p: os.remove(p / "serving" / "variables" / "variables.index"), "variables.index is missing"),
         (lambda p: os.remove(p / "config.json"), "config.json is missing"),
+        (lambda p: _truncate(next((p / "serving" / "variables").glob("variables.data-*"))), "is damaged"),
+        (lambda p: [os.remove(f) for f in (p / "serving" / "variables").glob("variables.data-*")], "holds no weights"),
         (lambda p: (p / "config.json").write_text("[1, 2]"), "expected a JSON object"),
         (lambda p: (p / "config.json").write_text(json.dumps({"architecture": "rnn"})), "unknown architecture"),
     ],
-    ids=["no-vocabulary", "empty-vocabulary", "no-variables", "no-config", "config-not-an-object", "architecture"],
+    ids=["no-vocabulary", "empty-vocabulary", "no-variables", "no-config", "truncated-weights", "no-weights",
+         "config-not-an-object", "architecture"],
 )
 def test_a_damaged_directory_is_one_clear_error(saved, tmp_path, damage, message):
     path = copy_of(saved, tmp_path)
@@ -64,10 +71,22 @@ def test_a_damaged_directory_is_one_clear_error(saved, tmp_path, damage, message
         load(path)
 
 
+def test_weights_saved_in_another_order_are_refused_by_name(saved, tmp_path):
+    path = copy_of(saved, tmp_path)
+    config = json.loads((path / "config.json").read_text())
+    weights = config["weights"]
+    assert weights[0] == "source_embedding/embeddings"
+    config["weights"] = [weights[1], weights[0], *weights[2:]]  # as if two layers had swapped places
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UserError, match="weight 0 is encoder/"):
+        load(path)
+
+
 def test_weights_that_do_not_fit_the_config_are_refused(saved, tmp_path):
     path = copy_of(saved, tmp_path)
     config = json.loads((path / "config.json").read_text())
     config["arguments"]["units"] = 48  # the SavedModel holds a 32-unit model
+    del config["weights"]  # as in directories exported before weight names were recorded
     (path / "config.json").write_text(json.dumps(config))
     with pytest.raises(UserError, match="has shape"):
         load(path)

@@ -195,7 +195,6 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(anki_file, tmp_path):
         from apps.common.training import make_strategy
         assert make_strategy("mirrored").num_replicas_in_sync == 2
         from apps.translate.__main__ import main
-from tests.helpers import run_saved_model_without_project_code
         sys.exit(main(sys.argv[1:]))
         """
     )
