@@ -1,9 +1,17 @@
 """Vocabulary files: one token per line, UTF-8, id = line number. Plain Python, no TensorFlow,
-so the portable trainer can read them on a machine that has only JAX."""
+so the portable trainer can read them on a machine that has only JAX.
+
+A character vocabulary holds the newline itself, so two characters are escaped: a newline is
+written `\\n` (backslash, n) and a backslash `\\\\`. Word vocabularies hold neither (their
+tokenizer splits at white space and they have no backslash), so their files read as plain lists.
+"""
+
+_ESCAPES = {"\\": "\\\\", "\n": "\\n"}
+_UNESCAPES = {"\\\\": "\\", "\\n": "\n"}
 
 
 def save_vocabulary(vocabulary, path):
-    """Writes a vocabulary, one token per line, UTF-8.
+    """Writes a vocabulary, one token per line, UTF-8 (newlines and backslashes escaped).
 
     Args:
         vocabulary: list of str, or a TextVectorization / StringLookup layer.
@@ -11,15 +19,30 @@ def save_vocabulary(vocabulary, path):
     """
     if hasattr(vocabulary, "get_vocabulary"):
         vocabulary = vocabulary.get_vocabulary()
-    tokens = list(vocabulary)
-    for token in tokens:
-        if "\n" in token:
-            raise ValueError(f"vocabulary tokens must not contain a newline; got {token!r}")
     with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(tokens) + "\n")
+        f.write("".join(_escape(token) + "\n" for token in vocabulary))
 
 
 def load_vocabulary(path):
     """Reads a file written by `save_vocabulary`; returns the list of tokens (padding "" first)."""
     with open(path, encoding="utf-8") as f:
-        return f.read().split("\n")[:-1]
+        return [_unescape(line) for line in f.read().split("\n")[:-1]]
+
+
+def _escape(token):
+    return "".join(_ESCAPES.get(character, character) for character in token)
+
+
+def _unescape(line):
+    if "\\" not in line:
+        return line
+    out, index = [], 0
+    while index < len(line):
+        pair = line[index : index + 2]
+        if pair in _UNESCAPES:
+            out.append(_UNESCAPES[pair])
+            index += 2
+        else:
+            out.append(line[index])
+            index += 1
+    return "".join(out)

@@ -55,7 +55,10 @@ class Runner:
     def commands(self):
         from apps.common import portable_training
 
+        extra = {name: (lambda args, run=run: run(self, args))
+                 for name, (_, _, run) in self.task.extra_commands().items()}
         return {
+            **extra,
             self.task.predict_command: self.predict,
             "predict": self.predict,
             "train": self.train,
@@ -75,7 +78,7 @@ class Runner:
             description=task.description,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        names = [task.predict_command, "train", "eval", "export"]
+        names = [task.predict_command, "train", "eval", "export", *task.extra_commands()]
         commands = parser.add_subparsers(dest="command", metavar="{" + ",".join(names) + "}")
 
         aliases = ["predict"] if task.predict_command != "predict" else []
@@ -84,6 +87,8 @@ class Runner:
         self._model_arguments(predict)
         if task.decoding == "beam":
             predict.add_argument("--beam", type=positive_int, help="beam size; 1 = greedy (default: the model's, 4)")
+        if task.decoding == "sample":
+            add_sampling_arguments(predict)
         predict.add_argument("--json", action="store_true", help=task.json_help)
         task.add_predict_arguments(predict)
 
@@ -121,6 +126,11 @@ class Runner:
                             help="directory to write the SavedModel to")
         if task.decoding == "beam":
             export.add_argument("--beam", type=positive_int, help="beam of serving_default (default: the model's)")
+
+        for name, (help_text, add_arguments, _) in task.extra_commands().items():
+            extra = commands.add_parser(name, help=help_text)
+            self._model_arguments(extra)
+            add_arguments(extra)
 
         from apps.common import portable_training
 
@@ -179,7 +189,7 @@ class Runner:
 
     def predict(self, args):
         inputs = read_inputs(args.inputs, self.task.inputs_metavar)
-        if not any(text.strip() for text in inputs):
+        if self.task.inputs_required and not any(text.strip() for text in inputs):
             raise UserError(self.task.nothing_to_do)
         return self.task.predict(self, inputs, args) or 0
 
@@ -329,6 +339,37 @@ class Runner:
         names = ", ".join(server.signatures())
         print(f"SavedModel written to {args.out} (signatures: {names})", file=sys.stderr)
         return 0
+
+
+MAX_LENGTH = 20_000  # generated tokens per sample: more is a typo, not a wish
+
+
+def add_sampling_arguments(parser):
+    """--temperature, --top-k, --top-p, --seed, --length: checked here, so a bad one is one line."""
+    parser.add_argument("--temperature", type=bounded(float, "a number > 0", lambda t: t > 0), default=1.0,
+                        help="below 1 sharpens the distribution, above 1 flattens it (default 1.0)")
+    parser.add_argument("--top-k", type=bounded(int, "an integer >= 0", lambda k: k >= 0), default=0,
+                        help="draw from the k most probable tokens only; 0 = all (default)")
+    parser.add_argument("--top-p", type=bounded(float, "a number in (0, 1]", lambda p: 0 < p <= 1), default=1.0,
+                        help="draw from the smallest set of tokens whose probability reaches p (default 1.0 = all)")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same output (default 0)")
+    parser.add_argument("--length", type=bounded(int, f"an integer in 1..{MAX_LENGTH}", lambda n: 1 <= n <= MAX_LENGTH),
+                        help="how many tokens to generate (default: the app's)")
+
+
+def bounded(kind, expected, is_valid):
+    """argparse `type=`: `kind(text)`, refused with "expected ..., got ..." unless `is_valid`."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not is_valid(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+
+    return parse
 
 
 def read_inputs(inputs, noun="inputs"):

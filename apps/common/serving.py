@@ -100,7 +100,8 @@ class SequenceServer(_Server):
             most generated tokens, END included), "is_empty" (B,) bool (answered with ""), and
             optionally "passthrough": a dict of tensors returned as they are (source tokens).
         vocabulary: list of output tokens; index = token id.
-        end_id: int.
+        end_id: int; -1 for a model without END (a character language model), which then
+            generates exactly max_lengths (or max_new_tokens) tokens.
         input_spec: tf.TensorSpec of the raw input batch (`TEXT`, `IMAGE_BYTES`).
         separator, cleanups: how tokens are joined (`join_tokens`).
         postprocess: tf-traceable function (B,) joined strings -> (B,) final strings.
@@ -171,6 +172,8 @@ class SequenceServer(_Server):
         max_lengths = tf.cast(prepared["max_lengths"], tf.int32)
         if max_new_tokens is not None:
             max_lengths = tf.minimum(max_lengths, max_new_tokens)
+        if self.end_id < 0:  # no END token: exactly max_lengths tokens, then the decoder's END slot
+            max_lengths += 1
         # Positions fed to the model: the prompt, then every generated token but the last.
         positions = tf.reduce_max(prepared["prompt_lengths"]) + tf.reduce_max(max_lengths) - 1
         state, constants = self._encode(prepared["inputs"], positions)
@@ -184,7 +187,7 @@ class SequenceServer(_Server):
             max_lengths=max_lengths,
             sampler=sampler,
         )
-        tokens = tf.gather(self.vocabulary, result.tokens)  # (B, L)
+        tokens = tf.gather(self.vocabulary, tf.maximum(result.tokens, 0))  # (B, L); an END of -1 is cut below
         output_lengths = result.lengths - 1  # without END, which ends every sequence (forced at the limit)
         text = self._postprocess(join_tokens(tokens, output_lengths, self._separator, self._cleanups))
         return _merge_outputs({

@@ -38,8 +38,9 @@ class Task:
         vocabulary_names: the vocabularies a model directory keeps (`<name>_vocabulary.txt`).
         input_name: the serving signature's input ("text", "image_bytes").
         decoding: "beam" (the default command and `export` take --beam, the config records the
-            beam and length penalty), "sample", or None (a classifier). `build_server` decides
-            what the SavedModel is.
+            beam and length penalty), "sample" (the default command takes --temperature, --top-k,
+            --top-p, --seed, --length), or None (a classifier). `build_server` decides what the
+            SavedModel is.
         batch_size: inputs per serving call in `predict` and `eval`.
         train_batch_size, train_epochs: the defaults of `train` and `fit`.
     """
@@ -51,6 +52,7 @@ class Task:
     inputs_metavar = "inputs"
     inputs_help = "inputs; '-' reads one per line from stdin"
     nothing_to_do = "nothing to do: give inputs as arguments, or '-' to read them from stdin"
+    inputs_required = True  # False: the default command may run on no input (a generator's empty prompt)
     json_help = "print JSON"
     train_help = "train a model"
     eval_help = "metrics on a held-out split"
@@ -81,6 +83,13 @@ class Task:
 
     def add_predict_arguments(self, parser):
         """Options of the default command beyond --model, --model-dir and --beam."""
+
+    def extra_commands(self):
+        """Sub-commands beyond the shared ones: {name: (help, add_arguments(parser), run(runner, args))}.
+
+        Each gets --model / --model-dir; `run` returns the exit status.
+        """
+        return {}
 
     def add_eval_arguments(self, parser):
         """Options of `eval` beyond --model, --model-dir, --split, --limit, --json, --write."""

@@ -88,3 +88,11 @@ def test_exported_savedmodel_uses_only_core_tensorflow_ops(tmp_path):
     functions = {f.signature.name for f in graph.library.function}
     ops = {n.op for n in graph.node} | {n.op for f in graph.library.function for n in f.node_def}
     assert not ops - functions - set(dir(tf.raw_ops))
+
+
+def test_a_character_vocabulary_with_newline_and_backslash_round_trips(tmp_path):
+    characters = ["", "[UNK]", "\n", "\\", "a", "\\n", "b"]  # "\\n" here is a backslash then n
+    path = tmp_path / "characters.txt"
+    save_vocabulary(characters, path)
+    assert len(path.read_text(encoding="utf-8").splitlines()) == len(characters)
+    assert load_vocabulary(path) == characters

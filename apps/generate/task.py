@@ -1,0 +1,234 @@
+"""What is specific to character-level text generation: windows of text, characters, sampling, scoring.
+
+Everything else (commands, model directories, training set-up, serving) is the shared runner's.
+Module level imports no TensorFlow: `fit` may run on JAX.
+"""
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from apps.common.cli import UserError, output_file, positive_int
+from apps.common.task import Task
+
+SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "generate"
+WINDOW = 100  # characters of context per training example
+DEFAULT_LENGTH = 300  # characters generated when --length is not given
+MAX_SAMPLES = 256
+PAD, UNKNOWN = "", "[UNK]"
+PRESETS = {
+    "gru": {
+        "tiny": {"embedding_dim": 16, "units": 48, "num_layers": 1, "cell": "gru", "dropout": 0.0},
+        "small": {"embedding_dim": 64, "units": 512, "num_layers": 2, "cell": "gru", "dropout": 0.1},
+    },
+    "lstm": {
+        "tiny": {"embedding_dim": 16, "units": 48, "num_layers": 1, "cell": "lstm", "dropout": 0.0},
+        "small": {"embedding_dim": 64, "units": 512, "num_layers": 2, "cell": "lstm", "dropout": 0.1},
+    },
+}
+
+
+def windows_of(text, window):
+    """Consecutive pieces of window + 1 characters (input and next-character target), stride `window`."""
+    return [text[start : start + window + 1] for start in range(0, max(len(text) - 1, 0), window)]
+
+
+class GenerationTask(Task):
+    name = "generate"
+    description = sys.modules["apps.generate"].__doc__
+    predict_command = "generate"
+    predict_help = "write text from a prompt (the default command)"
+    inputs_metavar = "prompts"
+    inputs_help = "prompts to continue ('-' reads one per line from stdin); none: start from a newline"
+    inputs_required = False
+    json_help = "print JSON: prompt, text, score (log-probability of the generated characters)"
+    train_help = "train a language model on the bundled plays or a UTF-8 text file"
+    eval_help = "held-out nats per character and perplexity"
+    export_help = "write a SavedModel: prompt and sampling settings in, text out"
+    example_noun = "windows"
+    shipped_dir = SHIPPED
+    shipped_models = ()  # none yet: train one, then --model-dir
+    presets = PRESETS
+    vocabulary_names = ("characters",)
+    decoding = "sample"
+
+    # --- command line ----------------------------------------------------------------------------
+
+    def add_data_arguments(self, parser, command):
+        parser.add_argument("--data", default="shakespeare",
+                            help="'shakespeare' (38 bundled plays, split by play; the default) or a UTF-8 text file")
+
+    def add_vocabulary_arguments(self, parser):
+        parser.add_argument("--window", type=positive_int, default=WINDOW, help="characters per training example")
+
+    def add_predict_arguments(self, parser):
+        parser.add_argument("--prompt", help="the text to continue (also: prompts as arguments)")
+        parser.add_argument("--samples", type=positive_int, default=1, help="samples per prompt, drawn in one batch")
+
+    def extra_commands(self):
+        def arguments(parser):
+            parser.add_argument("texts", nargs="*", help="texts to score; '-' reads one per line from stdin")
+            parser.add_argument("--json", action="store_true", help="print JSON")
+            parser.add_argument("--plot", metavar="FILE.png", type=output_file,
+                                help="draw the surprisal of each character (one file per text)")
+
+        return {"score": ("log-probability, nats per character and perplexity of texts", arguments, score)}
+
+    # --- data ------------------------------------------------------------------------------------
+
+    def load_split(self, args, split):
+        from datasets.text_corpus import load_text
+
+        return windows_of(load_text(args.data, split), getattr(args, "window", WINDOW))
+
+    def build_vocabularies(self, train_windows, args):
+        """Padding, [UNK], then every character of the training text, most frequent first."""
+        from collections import Counter
+
+        counts = Counter(character for window in train_windows for character in window)
+        characters = sorted(counts, key=lambda c: (-counts[c], c))
+        return {"characters": [PAD, UNKNOWN, *characters]}
+
+    def encode(self, windows, vocabularies):
+        ids = {character: index for index, character in enumerate(vocabularies["characters"])}
+        return ([[ids.get(character, 1) for character in window] for window in windows],)
+
+    def model_batch(self, window):
+        return window[:, :-1], window[:, 1:]
+
+    # --- model -----------------------------------------------------------------------------------
+
+    def architecture(self, name):
+        from apps.generate.model import CharLanguageModel
+
+        return CharLanguageModel
+
+    def example_batch(self):
+        import numpy as np
+
+        return np.array([[1, 1]])
+
+    def compile(self, model, architecture, args):
+        import keras
+
+        from apps.common.training import masked_accuracy, masked_loss
+
+        optimizer = keras.optimizers.Adam(args.learning_rate or 2e-3, clipnorm=1.0)
+        model.compile(optimizer=optimizer, loss=masked_loss, metrics=[masked_accuracy])
+
+    # --- serving ---------------------------------------------------------------------------------
+
+    def build_server(self, model, vocabularies, config):
+        """Prompt (characters) and sampling settings in, text out; the sampling loop in the graph."""
+        import keras
+        import tensorflow as tf
+
+        from apps.common.serving import CHARACTERS, TEXT, SequenceServer
+
+        characters = vocabularies["characters"]
+        lookup = keras.layers.StringLookup(vocabulary=characters[2:], mask_token=PAD, oov_token=UNKNOWN)
+
+        def preprocess(text):
+            text = tf.where(tf.strings.length(text) > 0, text, "\n")  # an empty prompt starts a new line
+            ids = tf.cast(lookup(tf.strings.unicode_split(text, "UTF-8")).to_tensor(), tf.int32)
+            lengths = tf.reduce_sum(tf.cast(ids > 0, tf.int32), axis=1)
+            return {"inputs": ids, "prompt": ids, "prompt_lengths": lengths,
+                    "max_lengths": tf.fill(tf.shape(lengths), DEFAULT_LENGTH),
+                    "is_empty": tf.zeros(tf.shape(lengths), tf.bool)}
+
+        return SequenceServer(model, preprocess, characters, end_id=-1, input_spec=TEXT, separator=CHARACTERS,
+                              mode="sample", sampling={"max_new_tokens": DEFAULT_LENGTH},
+                              preprocess_layers=[lookup], suppressed_ids=(0, 1))  # never padding or [UNK]
+
+    # --- commands --------------------------------------------------------------------------------
+
+    def predict(self, runner, prompts, args):
+        if args.samples > MAX_SAMPLES:
+            raise UserError(f"--samples must be at most {MAX_SAMPLES}, got {args.samples}")
+        prompts = prompts + ([args.prompt] if args.prompt is not None else []) or [""]
+        directory = runner.model_directory(args)
+        _warn_unknown(prompts, directory.vocabulary("characters"))
+        signature = directory.load_serving(optimize=False).signatures["sample"]
+        batch = [prompt for prompt in prompts for _ in range(args.samples)]  # one batch: N different samples
+        from apps.common.serving import run_in_batches
+
+        rows = run_in_batches(signature, batch, len(batch), self.input_name, keep=("text", "score"),
+                              temperature=float(args.temperature), top_k=args.top_k, top_p=float(args.top_p),
+                              seed=args.seed, max_new_tokens=args.length or DEFAULT_LENGTH)
+        results = [{"prompt": prompt, "text": row["text"].decode("utf-8"), "score": float(row["score"])}
+                   for prompt, row in zip(batch, rows, strict=True)]
+        if args.json:
+            print(json.dumps(results, ensure_ascii=False, indent=2))
+        else:
+            print("\n\n".join(r["prompt"] + r["text"] for r in results))
+
+    def evaluate(self, runner, directory, windows, args):
+        from apps.common.training import masked_loss
+
+        model = runner.load_model(directory)
+        model.compile(loss=masked_loss)  # the mean over real characters: nats per character
+        data = runner.dataset(windows, directory.vocabularies(), 64, shuffle=False)
+        nats = float(model.evaluate(data, return_dict=True, verbose=0)["loss"])
+        return {"characters": sum(len(w) - 1 for w in windows), "nats_per_character": round(nats, 4),
+                "perplexity": round(math.exp(nats), 3)}
+
+    def format_metrics(self, metrics):
+        return [f"  {metrics['nats_per_character']:.4f} nats per character, perplexity {metrics['perplexity']:.3f} "
+                f"({metrics['characters']} characters)"]
+
+
+def score(runner, args):
+    """The log-probability of each text under the model: a teacher-forced pass, after a newline."""
+    from apps.common.runner import read_inputs
+
+    texts = [t for t in read_inputs(args.texts, "texts") if t]
+    if not texts:
+        raise UserError("nothing to score: give texts as arguments, or '-' to read them from stdin")
+    directory = runner.model_directory(args)
+    model, characters = runner.load_model(directory), directory.vocabulary("characters")
+    _warn_unknown(texts, characters)
+    results = [character_log_probabilities(model, characters, text) for text in texts]
+    records = []
+    for index, (text, log_probs) in enumerate(zip(texts, results, strict=True)):
+        total = float(sum(log_probs))
+        nats = -total / len(text)
+        records.append({"text": text, "log_probability": round(total, 4), "nats_per_character": round(nats, 4),
+                        "perplexity": round(math.exp(nats), 3)})
+        if args.plot:
+            _plot_surprisal(text, [-p for p in log_probs], args.plot, index, len(texts))
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+    else:
+        for r in records:
+            print(f"{r['log_probability']:10.2f} nats  {r['nats_per_character']:.3f} nats/char  "
+                  f"perplexity {r['perplexity']:8.3f}  {r['text']}")
+    return 0
+
+
+def character_log_probabilities(model, characters, text):
+    """log p(c_i | newline, c_1..c_{i-1}) for each character of `text`, in nats (a list)."""
+    import numpy as np
+    from keras import ops
+
+    ids = {character: index for index, character in enumerate(characters)}
+    sequence = np.array([[ids.get("\n", 1), *(ids.get(c, 1) for c in text)]])
+    log_probs = ops.convert_to_numpy(ops.log_softmax(model(sequence[:, :-1], training=False), axis=-1))[0]
+    return [float(log_probs[i, token]) for i, token in enumerate(sequence[0, 1:])]
+
+
+def _warn_unknown(texts, characters):
+    unknown = sorted({c for text in texts for c in text} - set(characters))
+    if unknown:
+        print(f"warning: characters never seen in training, read as [UNK]: {''.join(unknown)!r}", file=sys.stderr)
+
+
+def _plot_surprisal(text, surprisal, path, index, count):
+    import os
+
+    from apps.common.plots import plot_surprisal
+
+    stem, suffix = os.path.splitext(path)
+    target = f"{stem}-{index + 1}{suffix or '.png'}" if count > 1 else path
+    plot_surprisal(list(text), surprisal, target, title=f"{sum(surprisal) / len(text):.3f} nats per character")
+    print(f"surprisal plot written to {target}", file=sys.stderr)

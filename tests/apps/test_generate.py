@@ -1,0 +1,118 @@
+"""The text-generation app on a toy periodic text: train, generate, score, eval, export, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from apps.common.cli import UserError
+from apps.common.model_directory import ModelDirectory
+from apps.common.runner import Runner
+from apps.generate.task import GenerationTask, character_log_probabilities
+from tests.helpers import run_saved_model_without_project_code
+
+PERIOD = "abcdefg"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("generate")
+    blocks = ["\n".join([PERIOD * 6] * 3) for _ in range(120)]  # blank-line blocks, split by hash
+    (root / "toy.txt").write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+    runner = Runner(GenerationTask())
+    assert runner.main(["train", "--data", str(root / "toy.txt"), "--model", "gru", "--size", "tiny", "--epochs",
+                        "12", "--window", "40", "--batch-size", "16", "--learning-rate", "0.01",
+                        "--out", str(root / "model")]) == 0
+    return runner, root
+
+
+def generate(runner, model_dir, capsys, *args):
+    assert runner.main(["--model-dir", str(model_dir), "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_generation_continues_the_period(trained, capsys):
+    runner, root = trained
+    [record] = generate(runner, root / "model", capsys, "--prompt", "abc", "--length", "25", "--top-k", "1")
+    assert record["text"] == (PERIOD * 5)[3:28]
+    # Top-k 1 leaves the seed nothing to choose.
+    assert generate(runner, root / "model", capsys, "--prompt", "abc", "--length", "25", "--top-k", "1",
+                    "--seed", "5") == [record]
+
+
+def test_a_seed_gives_the_same_samples_in_process_and_through_the_saved_model(trained, capsys, tmp_path):
+    runner, root = trained
+    args = ("--length", "40", "--temperature", "3.0", "--seed", "11", "--samples", "3", "abc")
+    first = generate(runner, root / "model", capsys, *args)
+    assert first == generate(runner, root / "model", capsys, *args)
+    assert len({r["text"] for r in first}) == 3  # three samples of one prompt differ (temperature 3)
+    assert all(len(r["text"]) == 40 for r in first)
+
+    assert runner.main(["export", "--model-dir", str(root / "model"), "--out", str(tmp_path / "exported")]) == 0
+    script = """
+        settings = dict(temperature=tf.constant(3.0), top_k=tf.constant(0), top_p=tf.constant(1.0),
+                        seed=tf.constant(11), max_new_tokens=tf.constant(40))
+        out = loaded.signatures["sample"](text=tf.constant(["abc"] * 3), **settings)
+        print(json.dumps([t.decode() for t in out["text"].numpy()]))
+    """
+    assert run_saved_model_without_project_code(script, tmp_path / "exported") == [r["text"] for r in first]
+
+
+def test_score_is_the_teacher_forced_log_probability_and_the_step_by_step_one(trained, capsys):
+    runner, root = trained
+    directory = ModelDirectory(root / "model", ("characters",))
+    model, characters = runner.load_model(directory), directory.vocabulary("characters")
+    text = "abcdefgab\ncd"
+    forced = character_log_probabilities(model, characters, text)
+    # The recurrent path, one character at a time from a newline, as sampling runs it.
+    ids = [characters.index(c) for c in "\n" + text]
+    state, constants = model.encode(np.array([[ids[0]]]))
+    stepped = []
+    for index, (token, following) in enumerate(zip(ids[:-1], ids[1:], strict=True)):
+        logits, state, _ = model.step(np.array([token]), state, constants, index)
+        logits = np.asarray(logits)[0]
+        stepped.append(float(logits[following] - np.log(np.sum(np.exp(logits - logits.max()))) - logits.max()))
+    np.testing.assert_allclose(forced, stepped, atol=1e-4)
+
+    assert runner.main(["score", "--model-dir", str(root / "model"), "--json", text, "gfedcba"]) == 0
+    periodic, reversed_ = json.loads(capsys.readouterr().out)
+    assert periodic["log_probability"] == pytest.approx(sum(forced), abs=1e-3)
+    assert periodic["nats_per_character"] == pytest.approx(-sum(forced) / len(text), abs=1e-3)
+    assert reversed_["nats_per_character"] > 5 * periodic["nats_per_character"]  # against the period: surprising
+
+
+def test_eval_reports_nats_per_character_on_held_out_text(trained, capsys):
+    runner, root = trained
+    assert runner.main(["eval", "--model-dir", str(root / "model"), "--data", str(root / "toy.txt"), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["split"] == "test" and metrics["windows"] > 0 and metrics["characters"] > 0
+    assert metrics["nats_per_character"] < 0.5  # a period of 7 is easy; chance is log(10) = 2.3
+    assert metrics["perplexity"] == pytest.approx(np.exp(metrics["nats_per_character"]), rel=1e-3)
+
+
+def test_unknown_characters_are_read_as_unknown_with_a_warning(trained, capsys):
+    runner, root = trained
+    assert runner.main(["score", "--model-dir", str(root / "model"), "abcxyz"]) == 0
+    assert "never seen in training" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--top-p", "0"], "expected a number in (0, 1], got 0.0"),
+        (["--top-p", "1.5"], "expected a number in (0, 1], got 1.5"),
+        (["--temperature", "-1"], "expected a number > 0, got -1.0"),
+        (["--length", "0"], "expected an integer in 1..20000, got 0"),
+        (["--length", "1000000000"], "expected an integer in 1..20000"),
+        (["--samples", "1000"], "--samples must be at most 256"),
+    ],
+)
+def test_absurd_settings_are_one_clear_error(trained, args, message):
+    runner, root = trained
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)").replace("]", r"\]")):
+        runner.main(["--model-dir", str(root / "model"), *args, "abc"])
+
+
+def test_without_a_shipped_model_the_user_is_told_to_give_one():
+    with pytest.raises(UserError, match="--model-dir is required"):
+        Runner(GenerationTask()).main(["abc"])
