@@ -65,6 +65,9 @@ class GenerationTask(Task):
     def add_predict_arguments(self, parser):
         parser.add_argument("--prompt", help="the text to continue (also: prompts as arguments)")
         parser.add_argument("--samples", type=positive_int, default=1, help="samples per prompt, drawn in one batch")
+        parser.add_argument("--stream", action="store_true",
+                            help="print characters as they are made (one compiled step per character; the same "
+                                 "text as without --stream for one sample)")
 
     def extra_commands(self):
         def arguments(parser):
@@ -149,6 +152,13 @@ class GenerationTask(Task):
         prompts = prompts + ([args.prompt] if args.prompt is not None else []) or [""]
         directory = runner.model_directory(args)
         _warn_unknown(prompts, directory.vocabulary("characters"))
+        if args.stream:
+            if args.samples > 1 or args.json:
+                raise UserError("--stream writes one sample of each prompt as text: leave out --samples and --json")
+            model, characters = runner.load_model(directory), directory.vocabulary("characters")
+            for prompt in prompts:
+                stream(model, characters, prompt, args)
+            return
         signature = directory.load_serving(optimize=False).signatures["sample"]
         batch = [prompt for prompt in prompts for _ in range(args.samples)]  # one batch: N different samples
         from apps.common.serving import run_in_batches
@@ -204,6 +214,39 @@ def score(runner, args):
             print(f"{r['log_probability']:10.2f} nats  {r['nats_per_character']:.3f} nats/char  "
                   f"perplexity {r['perplexity']:8.3f}  {r['text']}")
     return 0
+
+
+def stream(model, characters, prompt, args):
+    """Writes `prompt`, then each sampled character as soon as it is drawn.
+
+    One compiled step per character (the model's `step`, then the sampler's draw, seeded by the
+    position as in the in-graph loop), with the recurrent state carried from call to call, so a
+    seed gives the same text as the exported sampler.
+    """
+    import tensorflow as tf
+
+    from apps.common.decoding import RandomSampler, suppress_tokens
+
+    ids = {character: index for index, character in enumerate(characters)}
+    prompt_ids = [ids.get(character, 1) for character in prompt or "\n"]
+    step = suppress_tokens(model.step, (0, 1))
+    sampler = RandomSampler(float(args.temperature), args.top_k, float(args.top_p), args.seed)
+
+    @tf.function
+    def next_character(token, state, index):
+        logits, state, _ = step(token, state, {}, index)
+        return sampler.next_token(tf.nn.log_softmax(logits), index), state
+
+    state, _ = model.encode(tf.constant([prompt_ids]))
+    for index, token in enumerate(prompt_ids[:-1]):  # read the prompt
+        _, state = next_character(tf.constant([token]), state, tf.constant(index))
+    sys.stdout.write(prompt)
+    token = tf.constant([prompt_ids[-1]])
+    for index in range(len(prompt_ids) - 1, len(prompt_ids) - 1 + (args.length or DEFAULT_LENGTH)):
+        token, state = next_character(token, state, tf.constant(index))
+        sys.stdout.write(characters[int(token[0])])
+        sys.stdout.flush()
+    sys.stdout.write("\n")
 
 
 def character_log_probabilities(model, characters, text):

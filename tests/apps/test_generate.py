@@ -58,6 +58,14 @@ def test_a_seed_gives_the_same_samples_in_process_and_through_the_saved_model(tr
     assert run_saved_model_without_project_code(script, tmp_path / "exported") == [r["text"] for r in first]
 
 
+def test_streaming_writes_the_same_text_as_the_in_graph_sampler(trained, capsys):
+    runner, root = trained
+    args = ["--length", "30", "--temperature", "3.0", "--seed", "4", "--prompt", "abc"]
+    [record] = generate(runner, root / "model", capsys, *args)
+    assert runner.main(["--model-dir", str(root / "model"), "--stream", *args]) == 0
+    assert capsys.readouterr().out == "abc" + record["text"] + "\n"
+
+
 def test_score_is_the_teacher_forced_log_probability_and_the_step_by_step_one(trained, capsys):
     runner, root = trained
     directory = ModelDirectory(root / "model", ("characters",))
