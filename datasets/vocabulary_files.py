@@ -1,13 +1,14 @@
 """Vocabulary files: one token per line, UTF-8, id = line number. Plain Python, no TensorFlow,
 so the portable trainer can read them on a machine that has only JAX.
 
-A character vocabulary holds the newline itself, so two characters are escaped: a newline is
-written `\\n` (backslash, n) and a backslash `\\\\`. Word vocabularies hold neither (their
-tokenizer splits at white space and they have no backslash), so their files read as plain lists.
+A character vocabulary holds the newline itself, so three characters are escaped: a newline is
+written `\\n` (backslash, n), a carriage return `\\r` and a backslash `\\\\`. A file written before
+escaping (which refused newlines) reads back the same, a lone backslash token included; only a
+token that was a backslash followed by "n", "r" or a backslash would change.
 """
 
-_ESCAPES = {"\\": "\\\\", "\n": "\\n"}
-_UNESCAPES = {"\\\\": "\\", "\\n": "\n"}
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r"}
+_UNESCAPES = {"\\\\": "\\", "\\n": "\n", "\\r": "\r"}
 
 
 def save_vocabulary(vocabulary, path):

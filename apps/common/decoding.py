@@ -72,9 +72,9 @@ class RandomSampler:
     gives the same text every time, in a `tf.function` or a reloaded SavedModel alike.
 
     Every argument may be a Python number or a scalar tensor (e.g. a SavedModel signature's input).
-    Row r of a batch always draws from the same stream, whatever the other rows are: N copies of
-    one prompt in one batch give N different samples, and a prompt gives the same text at the
-    same row of any batch with the same seed.
+    Row r of a batch draws from its own stream, whatever the other rows are: N copies of one
+    prompt in one batch give N different samples, and a prompt gives the same text at the same
+    row of any batch with the same seed, on any machine.
 
     Args:
         temperature: float > 0, divides the log-probabilities: below 1 sharpens, above 1
@@ -108,9 +108,14 @@ class RandomSampler:
         top_p = tf.cast(self.top_p, probs.dtype)
         keep &= (more_probable < top_p) | (top_p >= 1.0)
         seed = tf.stack([tf.cast(self.seed, tf.int32), index])
-        # -inf (not _NEG_INF) gives cut tokens probability exactly 0, whatever the temperature.
-        choice = tf.random.stateless_categorical(tf.where(keep, sorted_logits, -float("inf")), 1, seed, dtype=tf.int32)
-        return tf.gather(order, choice[:, 0], batch_dims=1)
+        # Gumbel-max: argmax(logits + G), G = -log(-log U), draws from softmax(logits). Uniform
+        # number (r, v) depends only on (seed, index, r, v), so a row's draw does not depend on
+        # the other rows, the batch size or the number of CPU threads. -inf (not _NEG_INF) gives
+        # cut tokens probability exactly 0, whatever the temperature.
+        uniform = tf.random.stateless_uniform(tf.shape(sorted_logits), seed, minval=1e-20, maxval=1.0)
+        gumbel = -tf.math.log(-tf.math.log(uniform))
+        choice = tf.argmax(tf.where(keep, sorted_logits, -float("inf")) + gumbel, axis=-1, output_type=tf.int32)
+        return tf.gather(order, choice, batch_dims=1)
 
     def checked(self):
         """This sampler, its arguments only usable once valid (Python numbers are checked on construction).

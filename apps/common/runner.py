@@ -11,7 +11,8 @@ An app's `__main__.py` is
 and `apps.common.task.Task` says what the app provides. The runner owns the rest: argument
 parsing with one-line errors (exit 2), inputs from arguments or stdin, output paths checked before
 any work, model directories, resumable training under a `tf.distribute` strategy, provenance in
-config.json, batched evaluation with progress bars, and export. `pack`, `fit` and `adopt` are the
+config.json, batched evaluation with progress bars, and export. A task may add commands of its own
+(`Task.extra_commands`, e.g. text generation's `score`). `pack`, `fit` and `adopt` are the
 portable trainer (`apps.common.portable_training`): `fit` runs on any Keras backend, e.g. JAX on a
 GPU machine without TensorFlow.
 """
@@ -57,6 +58,9 @@ class Runner:
 
         extra = {name: (lambda args, run=run: run(self, args))
                  for name, (_, _, run) in self.task.extra_commands().items()}
+        shared = {self.task.predict_command, "predict", "train", "eval", "export", *PORTABLE_COMMANDS}
+        if shared & set(extra):
+            raise ValueError(f"the task's extra commands {sorted(shared & set(extra))} clash with the shared ones")
         return {
             **extra,
             self.task.predict_command: self.predict,
@@ -346,13 +350,14 @@ MAX_LENGTH = 20_000  # generated tokens per sample: more is a typo, not a wish
 
 def add_sampling_arguments(parser):
     """--temperature, --top-k, --top-p, --seed, --length: checked here, so a bad one is one line."""
-    parser.add_argument("--temperature", type=bounded(float, "a number > 0", lambda t: t > 0), default=1.0,
-                        help="below 1 sharpens the distribution, above 1 flattens it (default 1.0)")
-    parser.add_argument("--top-k", type=bounded(int, "an integer >= 0", lambda k: k >= 0), default=0,
-                        help="draw from the k most probable tokens only; 0 = all (default)")
+    parser.add_argument("--temperature", type=bounded(float, "a number in 0.0001..100", lambda t: 1e-4 <= t <= 100),
+                        default=1.0, help="below 1 sharpens the distribution, above 1 flattens it (default 1.0)")
+    parser.add_argument("--top-k", type=bounded(int, "an integer in 0..1000000", lambda k: 0 <= k <= 1_000_000),
+                        default=0, help="draw from the k most probable tokens only; 0 = all (default)")
     parser.add_argument("--top-p", type=bounded(float, "a number in (0, 1]", lambda p: 0 < p <= 1), default=1.0,
                         help="draw from the smallest set of tokens whose probability reaches p (default 1.0 = all)")
-    parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same output (default 0)")
+    parser.add_argument("--seed", type=bounded(int, "an integer in 0..2147483647", lambda n: 0 <= n < 2**31),
+                        default=0, help="the same seed gives the same output (default 0)")
     parser.add_argument("--length", type=bounded(int, f"an integer in 1..{MAX_LENGTH}", lambda n: 1 <= n <= MAX_LENGTH),
                         help="how many tokens to generate (default: the app's)")
 

@@ -108,7 +108,8 @@ class SequenceServer(_Server):
         mode: "beam" or "sample", which signatures are written (module docstring).
         beam_size, length_penalty: the defaults of beam mode.
         sampling: dict of sample mode's defaults: temperature, top_k, top_p, seed, max_new_tokens
-            (the most tokens generated after the prompt, END included: 1 gives "").
+            (the most tokens generated after the prompt, END included, so 1 gives ""; with no END,
+            end_id -1, exactly that many).
         preprocess_layers: Keras layers used by `preprocess` (vectorizers), tracked for export.
         suppressed_ids: token ids never to generate (padding, [UNK], START).
     """

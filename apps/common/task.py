@@ -28,6 +28,7 @@ class Task:
         predict_help, train_help, eval_help, export_help: the sub-commands' --help lines.
         inputs_metavar, inputs_help: how --help names and explains the default command's inputs.
         nothing_to_do: the error when every input is empty.
+        inputs_required: False lets the default command run on no input (a generator's empty prompt).
         json_help: --help of the default command's --json.
         example_noun: what the data's examples are called in messages and metrics ("pairs").
         shipped_dir: pathlib.Path of `saved_models/<name>`, or None.
@@ -82,7 +83,8 @@ class Task:
         """Training options beyond the shared ones (--model, --size, --epochs, ...), for `train` and `fit`."""
 
     def add_predict_arguments(self, parser):
-        """Options of the default command beyond --model, --model-dir and --beam."""
+        """Options of the default command beyond --model, --model-dir, --json, and --beam or the
+        sampling options (`decoding`)."""
 
     def extra_commands(self):
         """Sub-commands beyond the shared ones: {name: (help, add_arguments(parser), run(runner, args))}.

@@ -10,12 +10,15 @@ import sys
 from pathlib import Path
 
 from apps.common.cli import UserError, output_file, positive_int
+from apps.common.runner import MAX_LENGTH
 from apps.common.task import Task
 
 SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "generate"
 WINDOW = 100  # characters of context per training example
 DEFAULT_LENGTH = 300  # characters generated when --length is not given
 MAX_SAMPLES = 256
+MAX_ROWS = 1024  # prompts x samples drawn in one call
+MAX_PLOTTED = 400  # characters in a surprisal plot
 PAD, UNKNOWN = "", "[UNK]"
 PRESETS = {
     "gru": {
@@ -66,8 +69,8 @@ class GenerationTask(Task):
         parser.add_argument("--prompt", help="the text to continue (also: prompts as arguments)")
         parser.add_argument("--samples", type=positive_int, default=1, help="samples per prompt, drawn in one batch")
         parser.add_argument("--stream", action="store_true",
-                            help="print characters as they are made (one compiled step per character; the same "
-                                 "text as without --stream for one sample)")
+                            help="print characters as they are made, for one prompt (one compiled step per "
+                                 "character; the same text as without --stream)")
 
     def extra_commands(self):
         def arguments(parser):
@@ -112,6 +115,9 @@ class GenerationTask(Task):
 
         return np.array([[1, 1]])
 
+    def training_record(self, args):
+        return {"window": getattr(args, "window", WINDOW)}
+
     def compile(self, model, architecture, args):
         import keras
 
@@ -122,7 +128,7 @@ class GenerationTask(Task):
 
     # --- serving ---------------------------------------------------------------------------------
 
-    def build_server(self, model, vocabularies, config):
+    def build_server(self, model, vocabularies, config, **options):
         """Prompt (characters) and sampling settings in, text out; the sampling loop in the graph."""
         import keras
         import tensorflow as tf
@@ -136,8 +142,9 @@ class GenerationTask(Task):
             text = tf.where(tf.strings.length(text) > 0, text, "\n")  # an empty prompt starts a new line
             ids = tf.cast(lookup(tf.strings.unicode_split(text, "UTF-8")).to_tensor(), tf.int32)
             lengths = tf.reduce_sum(tf.cast(ids > 0, tf.int32), axis=1)
+            # The length is the `sample` signature's max_new_tokens; this is only its ceiling.
             return {"inputs": ids, "prompt": ids, "prompt_lengths": lengths,
-                    "max_lengths": tf.fill(tf.shape(lengths), DEFAULT_LENGTH),
+                    "max_lengths": tf.fill(tf.shape(lengths), MAX_LENGTH),
                     "is_empty": tf.zeros(tf.shape(lengths), tf.bool)}
 
         return SequenceServer(model, preprocess, characters, end_id=-1, input_spec=TEXT, separator=CHARACTERS,
@@ -150,14 +157,15 @@ class GenerationTask(Task):
         if args.samples > MAX_SAMPLES:
             raise UserError(f"--samples must be at most {MAX_SAMPLES}, got {args.samples}")
         prompts = prompts + ([args.prompt] if args.prompt is not None else []) or [""]
+        if len(prompts) * args.samples > MAX_ROWS:
+            raise UserError(f"{len(prompts)} prompts x {args.samples} samples: at most {MAX_ROWS} at once")
         directory = runner.model_directory(args)
         _warn_unknown(prompts, directory.vocabulary("characters"))
         if args.stream:
-            if args.samples > 1 or args.json:
-                raise UserError("--stream writes one sample of each prompt as text: leave out --samples and --json")
-            model, characters = runner.load_model(directory), directory.vocabulary("characters")
-            for prompt in prompts:
-                stream(model, characters, prompt, args)
+            if args.samples > 1 or args.json or len(prompts) > 1:
+                raise UserError("--stream writes one sample of one prompt as text: leave out --samples, --json "
+                                "and other prompts")
+            stream(runner.load_model(directory), directory.vocabulary("characters"), prompts[0], args)
             return
         signature = directory.load_serving(optimize=False).signatures["sample"]
         batch = [prompt for prompt in prompts for _ in range(args.samples)]  # one batch: N different samples
@@ -176,6 +184,11 @@ class GenerationTask(Task):
     def evaluate(self, runner, directory, windows, args):
         from apps.common.training import masked_loss
 
+        window = directory.config().get("training", {}).get("window", WINDOW)
+        if window != WINDOW:  # evaluate with the context length the model was trained with
+            from datasets.text_corpus import load_text
+
+            windows = windows_of(load_text(args.data, args.split), window)[: args.limit]
         model = runner.load_model(directory)
         model.compile(loss=masked_loss)  # the mean over real characters: nats per character
         data = runner.dataset(windows, directory.vocabularies(), 64, shuffle=False)
@@ -189,7 +202,11 @@ class GenerationTask(Task):
 
 
 def score(runner, args):
-    """The log-probability of each text under the model: a teacher-forced pass, after a newline."""
+    """The log-probability of each text under the model: a teacher-forced pass, after a newline.
+
+    The model's whole distribution counts, [UNK] included (sampling never draws padding or
+    [UNK]), so a character never seen in training costs a lot: that is what the model thinks.
+    """
     from apps.common.runner import read_inputs
 
     texts = [t for t in read_inputs(args.texts, "texts") if t]
@@ -273,5 +290,8 @@ def _plot_surprisal(text, surprisal, path, index, count):
 
     stem, suffix = os.path.splitext(path)
     target = f"{stem}-{index + 1}{suffix or '.png'}" if count > 1 else path
-    plot_surprisal(list(text), surprisal, target, title=f"{sum(surprisal) / len(text):.3f} nats per character")
+    title = f"{sum(surprisal) / len(text):.3f} nats per character"
+    if len(text) > MAX_PLOTTED:
+        title += f" (the first {MAX_PLOTTED} of {len(text)} characters drawn)"
+    plot_surprisal(list(text[:MAX_PLOTTED]), surprisal[:MAX_PLOTTED], target, title=title)
     print(f"surprisal plot written to {target}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The text-generation app on a toy periodic text: train, generate, score, eval, export, bad input."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -38,6 +39,25 @@ def test_generation_continues_the_period(trained, capsys):
     # Top-k 1 leaves the seed nothing to choose.
     assert generate(runner, root / "model", capsys, "--prompt", "abc", "--length", "25", "--top-k", "1",
                     "--seed", "5") == [record]
+
+
+def test_top_k_1_is_greedy_and_length_is_not_capped(trained, capsys):
+    runner, root = trained
+    [top_1] = generate(runner, root / "model", capsys, "--length", "350", "--top-k", "1", "--seed", "3", "gab")
+    [cold] = generate(runner, root / "model", capsys, "--length", "350", "--temperature", "0.0001", "gab")
+    assert top_1["text"] == cold["text"] and len(top_1["text"]) == 350
+
+
+def test_the_lstm_steps_as_it_trains():
+    from apps.generate.model import CharLanguageModel
+
+    model = CharLanguageModel(9, embedding_dim=4, units=6, num_layers=2, cell="lstm")
+    ids = np.array([[2, 5, 3, 8, 1]])
+    full = np.asarray(model(ids))
+    state, constants = model.encode(ids)
+    for index in range(ids.shape[1]):
+        logits, state, _ = model.step(ids[:, index], state, constants, index)
+        np.testing.assert_allclose(np.asarray(logits), full[:, index], atol=1e-5)
 
 
 def test_a_seed_gives_the_same_samples_in_process_and_through_the_saved_model(trained, capsys, tmp_path):
@@ -109,16 +129,27 @@ def test_unknown_characters_are_read_as_unknown_with_a_warning(trained, capsys):
     [
         (["--top-p", "0"], "expected a number in (0, 1], got 0.0"),
         (["--top-p", "1.5"], "expected a number in (0, 1], got 1.5"),
-        (["--temperature", "-1"], "expected a number > 0, got -1.0"),
+        (["--temperature", "-1"], "expected a number in 0.0001..100, got -1.0"),
         (["--length", "0"], "expected an integer in 1..20000, got 0"),
         (["--length", "1000000000"], "expected an integer in 1..20000"),
         (["--samples", "1000"], "--samples must be at most 256"),
+        (["--seed", "3000000000"], "expected an integer in 0..2147483647"),
+        (["--temperature", "1e-50"], "expected a number in 0.0001..100"),
+        (["--stream", "--samples", "2"], "--stream writes one sample of one prompt"),
+        (["--stream", "xyz"], "--stream writes one sample of one prompt"),
     ],
 )
 def test_absurd_settings_are_one_clear_error(trained, args, message):
     runner, root = trained
-    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)").replace("]", r"\]")):
+    with pytest.raises(UserError, match=re.escape(message)):
         runner.main(["--model-dir", str(root / "model"), *args, "abc"])
+
+
+def test_a_missing_data_file_is_one_clear_error(tmp_path):
+    from datasets.errors import DataError
+
+    with pytest.raises(DataError, match="no such file"):
+        Runner(GenerationTask()).main(["train", "--data", str(tmp_path / "none.txt"), "--out", str(tmp_path / "o")])
 
 
 def test_without_a_shipped_model_the_user_is_told_to_give_one():
