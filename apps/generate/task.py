@@ -51,7 +51,8 @@ class GenerationTask(Task):
     export_help = "write a SavedModel: prompt and sampling settings in, text out"
     example_noun = "windows"
     shipped_dir = SHIPPED
-    shipped_models = ()  # none yet: train one, then --model-dir
+    shipped_models = ("gru",)
+    default_model = "gru"
     presets = PRESETS
     vocabulary_names = ("characters",)
     decoding = "sample"

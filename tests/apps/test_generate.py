@@ -150,8 +150,3 @@ def test_a_missing_data_file_is_one_clear_error(tmp_path):
 
     with pytest.raises(DataError, match="no such file"):
         Runner(GenerationTask()).main(["train", "--data", str(tmp_path / "none.txt"), "--out", str(tmp_path / "o")])
-
-
-def test_without_a_shipped_model_the_user_is_told_to_give_one():
-    with pytest.raises(UserError, match="--model-dir is required"):
-        Runner(GenerationTask()).main(["abc"])

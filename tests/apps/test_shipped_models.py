@@ -31,3 +31,24 @@ def test_shipped_model_has_a_card_with_measured_bleu(name):
     for label in ("greedy", "beam4"):
         assert f"{metrics[label]['bleu']:.2f}" in card  # the card quotes the measured numbers
     assert "python -m apps.translate train" in card
+
+
+def test_shipped_text_generator_writes_the_asked_length_and_is_reproducible():
+    command = [sys.executable, "-m", "apps.generate", "--prompt", "ROMEO:", "--length", "120", "--seed", "3",
+               "--samples", "2", "--json"]
+    runs = [subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    first, second = (json.loads(run.stdout) for run in runs)
+    assert first == second  # the same seed, the same text, in another process
+    assert [len(r["text"]) for r in first] == [120, 120] and first[0]["text"] != first[1]["text"]
+    assert "[UNK]" not in first[0]["text"]
+
+
+def test_shipped_text_generator_has_a_card_with_measured_nats_per_character():
+    from apps.generate.task import SHIPPED as GENERATE
+
+    metrics = json.loads((GENERATE / "gru" / "metrics.json").read_text())
+    card = (GENERATE / "gru" / "README.md").read_text()
+    assert f"{metrics['nats_per_character']:.4f}" in card and metrics["split"] == "test"
+    assert "python -m apps.generate train" in card
