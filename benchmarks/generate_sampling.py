@@ -10,10 +10,9 @@ characters per second and the speed-up.
 """
 
 import argparse
-import statistics
-import time
 
 import runtime
+from benchmarks.common import median_seconds
 
 runtime.quiet_tensorflow()
 
@@ -59,13 +58,8 @@ def main():
     ids_of = {c: i for i, c in enumerate(directory.vocabulary("characters"))}
     server = task.build_server(model, directory.vocabularies(), directory.config())
 
-    def timed(fn):
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+    def timed(function):
+        return median_seconds(function, args.repeats)
 
     for batch in (1, 64):
         prompts = tf.constant([args.prompt] * batch)

@@ -12,10 +12,9 @@ SavedModel (what `python -m apps.translate` runs).
 """
 
 import argparse
-import statistics
-import time
 
 import runtime
+from benchmarks.common import median_seconds
 
 runtime.quiet_tensorflow()
 
@@ -92,13 +91,8 @@ def main():
     if agreement < 0.99:  # the same weights must give the same greedy tokens (float noise aside)
         raise SystemExit(f"the two decoders disagree on {1 - agreement:.1%} of the tokens")
 
-    def timed(fn):
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+    def timed(function):
+        return median_seconds(function, args.repeats)
 
     ours_time = timed(lambda: compiled_greedy(source_ids).numpy())
     theirs_time = timed(lambda: tutorial_style_greedy(model, source_ids, args.steps, start_id, architecture))

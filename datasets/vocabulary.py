@@ -60,6 +60,15 @@ def tokenize(text):
     return standardize(text).numpy().decode("utf-8").split()
 
 
+def tokenize_many(texts, batch_size=4096):
+    """The tokens `standardize` gives for each str of `texts` (a list of lists), in batches."""
+    tokens = []
+    for start in range(0, len(texts), batch_size):
+        batch = standardize(tf.constant(texts[start : start + batch_size], dtype=tf.string)).numpy()
+        tokens.extend(text.decode("utf-8").split() for text in batch)
+    return tokens
+
+
 def build_vectorizer(train_texts, max_tokens=None, output_sequence_length=None, ragged=False,
                      batch_size=1024):
     """Builds a TextVectorization whose vocabulary comes from `train_texts` only.

@@ -1,6 +1,7 @@
 """Keras layers from the theory of sequence models, written with `keras.ops` only (any backend)."""
 
 from layers.attention_gru_decoder import AttentionGRUDecoder
+from layers.attention_pooling import AttentionPooling
 from layers.bahdanau_attention import BahdanauAttention
 from layers.feed_forward import PositionwiseFeedForward
 from layers.gru_cell import GRUCell
@@ -13,6 +14,7 @@ from layers.transformer_encoder_block import TransformerEncoderBlock
 
 __all__ = [
     "AttentionGRUDecoder",
+    "AttentionPooling",
     "BahdanauAttention",
     "GRUCell",
     "LSTMCell",

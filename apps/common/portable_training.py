@@ -199,7 +199,7 @@ def fit(runner, args):
     if not train_data.batches or not validation_data.batches:
         raise UserError(f"--data {args.data}: fewer training {task.example_noun} than one batch of {args.batch_size}")
     vocabularies = ModelDirectory(args.data, task.vocabulary_names).vocabularies()
-    arguments = task.presets[args.model][args.size]
+    arguments = task.model_arguments(args)
     model = task.build_model(args.model, arguments, vocabularies)
     task.compile(model, args.model, args)
 

@@ -88,7 +88,7 @@ class Runner:
         aliases = ["predict"] if task.predict_command != "predict" else []
         predict = commands.add_parser(task.predict_command, aliases=aliases, help=task.predict_help)
         predict.add_argument("inputs", nargs="*", metavar=task.inputs_metavar, help=task.inputs_help)
-        self._model_arguments(predict)
+        self._add_model_choice(predict)
         if task.decoding == "beam":
             predict.add_argument("--beam", type=positive_int, help="beam size; 1 = greedy (default: the model's, 4)")
         if task.decoding == "sample":
@@ -116,16 +116,16 @@ class Runner:
                            help="tf.distribute strategy; multi-worker (TF_CONFIG): each worker its own --out")
 
         evaluate = commands.add_parser("eval", help=task.eval_help)
-        self._model_arguments(evaluate)
+        self._add_model_choice(evaluate)
         task.add_data_arguments(evaluate, "eval")
-        evaluate.add_argument("--split", choices=("test", "validation"), default="test")
+        evaluate.add_argument("--split", choices=task.eval_splits, default="test")
         task.add_eval_arguments(evaluate)
         evaluate.add_argument("--limit", type=positive_int, help=f"evaluate on the first N {task.example_noun} only")
         evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
         evaluate.add_argument("--write", action="store_true", help="also write metrics.json into the model directory")
 
         export = commands.add_parser("export", help=task.export_help)
-        self._model_arguments(export)
+        self._add_model_choice(export)
         export.add_argument("--out", required=True, type=cli.output_directory,
                             help="directory to write the SavedModel to")
         if task.decoding == "beam":
@@ -133,7 +133,7 @@ class Runner:
 
         for name, (help_text, add_arguments, _) in task.extra_commands().items():
             extra = commands.add_parser(name, help=help_text)
-            self._model_arguments(extra)
+            self._add_model_choice(extra)
             add_arguments(extra)
 
         from apps.common import portable_training
@@ -152,7 +152,7 @@ class Runner:
         parser.add_argument("--patience", type=positive_int, default=3, help="early stopping on validation loss")
         parser.add_argument("--max-minutes", type=float, help="stop after this much training time")
 
-    def _model_arguments(self, parser):
+    def _add_model_choice(self, parser):
         task = self.task
         if task.shipped_models:
             parser.add_argument("--model", choices=task.shipped_models, default=task.default_model,
@@ -234,11 +234,13 @@ class Runner:
                                   drop_remainder=replicas > 1)
         validation_data = self.dataset(splits["validation"], vocabularies, args.batch_size, shuffle=False)
 
-        arguments = task.presets[args.model][args.size]
+        arguments = task.model_arguments(args)
         with strategy.scope():
             model = task.build_model(args.model, arguments, vocabularies)
             if initial:
                 model.set_weights(initial["model"].get_weights())
+            else:
+                task.initialize(model, vocabularies, args)
             task.compile(model, args.model, args)
         callbacks = training.training_callbacks(out.path, args.patience, args.max_minutes)
         started = time.time()
@@ -293,7 +295,7 @@ class Runner:
         """The model of --init-from, checked to be the architecture and size being trained."""
         directory = ModelDirectory(args.init_from, self.task.vocabulary_names)
         config = directory.config()
-        wanted = {"architecture": args.model, "arguments": self.task.presets[args.model][args.size]}
+        wanted = {"architecture": args.model, "arguments": self.task.model_arguments(args)}
         found = {"architecture": config.get("architecture"), "arguments": config.get("arguments")}
         if found != wanted:
             raise UserError(

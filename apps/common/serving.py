@@ -215,6 +215,8 @@ class ClassifierServer(_Server):
     Args:
         model: a Keras model; `model(inputs)` returns logits (B, C), or a dict with "logits" and
             other per-example outputs (attention weights), returned as they are.
+        call: what to call instead of `model` (e.g. `model.explain`, which adds attention
+            weights to the logits); default `model.__call__`.
         preprocess: tf-traceable function raw (B,) -> dict with "inputs" and optionally
             "passthrough" (tokens, for showing weights).
         labels: list of C class names.
@@ -224,9 +226,9 @@ class ClassifierServer(_Server):
     Signature: serving_default(raw) -> {"probabilities" (B, C), "label" (B,), ...}.
     """
 
-    def __init__(self, model, preprocess, labels, input_spec, preprocess_layers=()):
+    def __init__(self, model, preprocess, labels, input_spec, preprocess_layers=(), call=None):
         super().__init__(model, preprocess, input_spec, preprocess_layers)
-        self._call = model.__call__
+        self._call = call or model.__call__
         self.labels = tf.constant(labels)
 
         def serving_default(raw):

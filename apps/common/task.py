@@ -44,6 +44,7 @@ class Task:
             SavedModel is.
         batch_size: inputs per serving call in `predict` and `eval`.
         train_batch_size, train_epochs: the defaults of `train` and `fit`.
+        eval_splits: the splits `eval --split` accepts ("test" is the default).
     """
 
     name = None
@@ -69,6 +70,7 @@ class Task:
     batch_size = 32
     train_batch_size = 64
     train_epochs = 20
+    eval_splits = ("test", "validation")
 
     # --- command line ----------------------------------------------------------------------------
 
@@ -115,6 +117,15 @@ class Task:
         raise NotImplementedError
 
     # --- model -----------------------------------------------------------------------------------
+
+    def model_arguments(self, args):
+        """The constructor arguments that `train` and `fit` build: the --model/--size preset, with
+        any overrides the app's training options give (a layer count, ...)."""
+        return dict(self.presets[args.model][args.size])
+
+    def initialize(self, model, vocabularies, args):
+        """Sets pretrained weights (embeddings, ...) of a freshly built model before `train`; not
+        called when `--init-from` gives the weights, and a resumed run's backup overrides it."""
 
     def example_batch(self):
         """A tiny model input that builds every weight."""

@@ -66,6 +66,18 @@ class GenerationTask(Task):
     def add_vocabulary_arguments(self, parser):
         parser.add_argument("--window", type=positive_int, default=WINDOW, help="characters per training example")
 
+    def add_train_arguments(self, parser):
+        parser.add_argument("--num-layers", type=positive_int,
+                            help="recurrent layers (default: the preset's; the card compares 1, 2 and 3)")
+        parser.add_argument("--units", type=positive_int, help="units per recurrent layer (default: the preset's)")
+
+    def model_arguments(self, args):
+        arguments = super().model_arguments(args)
+        for key in ("num_layers", "units"):
+            if getattr(args, key, None):
+                arguments[key] = getattr(args, key)
+        return arguments
+
     def add_predict_arguments(self, parser):
         parser.add_argument("--prompt", help="the text to continue (also: prompts as arguments)")
         parser.add_argument("--samples", type=positive_int, default=1, help="samples per prompt, drawn in one batch")
@@ -183,18 +195,16 @@ class GenerationTask(Task):
             print("\n\n".join(r["prompt"] + r["text"] for r in results))
 
     def evaluate(self, runner, directory, windows, args):
-        from apps.common.training import masked_loss
-
         window = directory.config().get("training", {}).get("window", WINDOW)
         if window != WINDOW:  # evaluate with the context length the model was trained with
             from datasets.text_corpus import load_text
 
             windows = windows_of(load_text(args.data, args.split), window)[: args.limit]
         model = runner.load_model(directory)
-        model.compile(loss=masked_loss)  # the mean over real characters: nats per character
         data = runner.dataset(windows, directory.vocabularies(), 64, shuffle=False)
-        nats = float(model.evaluate(data, return_dict=True, verbose=0)["loss"])
-        return {"characters": sum(len(w) - 1 for w in windows), "nats_per_character": round(nats, 4),
+        total, characters = _summed_nats(model, data)
+        nats = total / characters  # every character counts once, whatever batch it is in
+        return {"characters": characters, "nats_per_character": round(nats, 4),
                 "perplexity": round(math.exp(nats), 3)}
 
     def format_metrics(self, metrics):
@@ -265,6 +275,23 @@ def stream(model, characters, prompt, args):
         sys.stdout.write(characters[int(token[0])])
         sys.stdout.flush()
     sys.stdout.write("\n")
+
+
+def _summed_nats(model, data):
+    """The summed negative log-likelihood of every real (non-padding) target, and their count."""
+    import tensorflow as tf
+
+    @tf.function
+    def batch_sum(x, y):
+        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x, training=False))
+        real = tf.not_equal(y, 0)
+        return tf.reduce_sum(tf.where(real, nll, 0.0)), tf.reduce_sum(tf.cast(real, tf.int64))
+
+    total, count = 0.0, 0
+    for x, y in data:
+        batch_total, batch_count = batch_sum(x, y)
+        total, count = total + float(batch_total), count + int(batch_count)
+    return total, count
 
 
 def character_log_probabilities(model, characters, text):

@@ -52,3 +52,27 @@ def test_shipped_text_generator_has_a_card_with_measured_nats_per_character():
     card = (GENERATE / "gru" / "README.md").read_text()
     assert f"{metrics['nats_per_character']:.4f}" in card and metrics["split"] == "test"
     assert "python -m apps.generate train" in card
+
+
+def test_shipped_sentiment_model_reads_an_obviously_positive_and_an_obviously_negative_review():
+    texts = ["A gorgeous, witty, seductive movie: one of the best films of the year.",
+             "A dull, tedious mess; the worst film I have seen in years."]
+    result = subprocess.run([sys.executable, "-m", "apps.sentiment", "--json", *texts],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    positive, negative = json.loads(result.stdout)
+    assert positive["label"] == "positive" and positive["probability"] > 0.8
+    assert negative["label"] == "negative" and negative["probability"] > 0.8
+
+
+def test_shipped_sentiment_model_has_a_card_with_measured_accuracy():
+    from apps.sentiment.task import SHIPPED as SENTIMENT
+    from apps.sentiment.task import SentimentTask
+
+    directory = SENTIMENT / SentimentTask.default_model
+    metrics = json.loads((directory / "metrics.json").read_text())
+    card = (directory / "README.md").read_text()
+    assert metrics["split"] == "test" and metrics["data"] == "rt_snippets"
+    assert f"{metrics['accuracy']:.4f}" in card and f"{metrics['macro_f1']:.4f}" in card
+    assert "python -m apps.sentiment train" in card
+

@@ -5,6 +5,7 @@ import numpy as np
 
 from layers import (
     AttentionGRUDecoder,
+    AttentionPooling,
     GRUCell,
     LSTMCell,
     SinusoidalPositionEncoding,
@@ -40,6 +41,10 @@ def build_model():
 
     features = keras.layers.Concatenate()([states, contexts, decoded, visual_context])
     logits = keras.layers.Dense(VOCAB)(features)
+
+    # Many-to-one path: the source memory pooled by attention, added to every step's logits.
+    pooled, _ = AttentionPooling(8)(memory)
+    logits = logits + keras.layers.Dense(VOCAB)(pooled)[:, None, :]
     return keras.Model([source, target, image], logits)
 
 

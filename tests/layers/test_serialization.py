@@ -25,6 +25,7 @@ LAYER_NAMES = [name for name in layers.__all__ if isinstance(getattr(layers, nam
 # an argument that get_config forgets (or from_config drops) cannot go unnoticed.
 NON_DEFAULT_ARGUMENTS = {
     "AttentionGRUDecoder": {"units": 6, "attention_units": 5},
+    "AttentionPooling": {"units": 7},
     "BahdanauAttention": {"units": 7},
     "GRUCell": {
         "units": 6,
