@@ -22,11 +22,17 @@ Signatures of a SequenceServer:
                  generate_with_beam(raw, beam_size)
     sample mode: serving_default(raw)                  the model's default settings
                  sample(raw, temperature, top_k, top_p, seed, max_new_tokens)
+                 sample_xla(...)                       the same inputs; the loop compiled by XLA
+`sample_xla` compiles the sampling loop into one XLA program on its first call (seconds), then
+runs each step several times faster than the TensorFlow executor can (no per-op dispatch), which
+pays for long texts. XLA draws its random numbers with its own generator, so a seed gives a
+different (equally random) text there than through `sample`, the same one on every call. TF
+Serving runs it only with XLA enabled (`--xla_cpu_compilation_enabled`); `sample` runs anywhere.
 """
 
 import tensorflow as tf
 
-from apps.common.decoding import BeamSampler, RandomSampler, decode, suppress_tokens
+from apps.common.decoding import BeamSampler, DecodeResult, RandomSampler, decode, suppress_tokens
 from apps.common.task import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY
 
 TEXT = tf.TensorSpec([None], tf.string, name="text")
@@ -142,10 +148,12 @@ class SequenceServer(_Server):
                 # Calls the other tf.function, so the decode graph is stored (and loaded) once.
                 return self.generate_with_beam(raw, tf.constant(self.default_beam_size))
         else:
-            self.sample = tf.function(self._sample, input_signature=[
-                input_spec, scalar(tf.float32, "temperature"), scalar(tf.int32, "top_k"),
-                scalar(tf.float32, "top_p"), scalar(tf.int32, "seed"), scalar(tf.int32, "max_new_tokens"),
-            ])
+            settings = [input_spec, scalar(tf.float32, "temperature"), scalar(tf.int32, "top_k"),
+                        scalar(tf.float32, "top_p"), scalar(tf.int32, "seed"), scalar(tf.int32, "max_new_tokens")]
+            self.sample = tf.function(self._sample, input_signature=settings)
+            # The encoder and the loop in one XLA program; preprocessing and strings stay outside.
+            self._compiled_sampling = tf.function(self._sampled_tokens, jit_compile=True)
+            self.sample_xla = tf.function(self._sample_xla, input_signature=settings)
 
             def serving_default(raw):
                 s = self.sampling
@@ -156,7 +164,10 @@ class SequenceServer(_Server):
         self.serving_default = tf.function(serving_default, input_signature=[input_spec])
 
     def signatures(self):
-        extra = {"generate_with_beam": self.generate_with_beam} if self.mode == "beam" else {"sample": self.sample}
+        if self.mode == "beam":
+            extra = {"generate_with_beam": self.generate_with_beam}
+        else:
+            extra = {"sample": self.sample, "sample_xla": self.sample_xla}
         return {"serving_default": self.serving_default, **extra}
 
     def _generate_with_beam(self, raw, beam_size):
@@ -167,8 +178,30 @@ class SequenceServer(_Server):
         tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be > 0")
         return self.generate(raw, RandomSampler(temperature, top_k, top_p, seed), max_new_tokens)
 
-    def generate(self, raw, sampler, max_new_tokens=None):
-        """Decodes a raw batch with `sampler`; the dict every signature returns."""
+    def _sample_xla(self, raw, temperature, top_k, top_p, seed, max_new_tokens):
+        tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be > 0")
+        # Checked here: XLA compiles assertions away.
+        sampler = RandomSampler(temperature, top_k, top_p, seed).checked()
+        return self.generate(raw, sampler, max_new_tokens, decode_tokens=self._compiled_sampling)
+
+    def _sampled_tokens(self, inputs, positions, prompt, prompt_lengths, max_lengths, temperature, top_k, top_p,
+                        seed):
+        """Encoder and sampling loop, tensors in and out (`sample_xla` compiles this)."""
+        # Its assertions compile to nothing; `_sample_xla` checked the settings before.
+        sampler = RandomSampler(temperature, top_k, top_p, seed)
+        return self._decode(inputs, positions, prompt, prompt_lengths, max_lengths, sampler)
+
+    def _decode(self, inputs, positions, prompt, prompt_lengths, max_lengths, sampler):
+        state, constants = self._encode(inputs, positions)
+        return tuple(decode(suppress_tokens(self._step, self.suppressed_ids), state, constants, prompt,
+                            prompt_lengths, self.end_id, max_lengths, sampler))
+
+    def generate(self, raw, sampler, max_new_tokens=None, decode_tokens=None):
+        """Decodes a raw batch with `sampler`; the dict every signature returns.
+
+        `decode_tokens`: the compiled encoder and loop of `sample_xla` (its sampler's settings
+        passed as tensors), or None for the TensorFlow executor's loop.
+        """
         prepared = self._preprocess(raw)
         max_lengths = tf.cast(prepared["max_lengths"], tf.int32)
         if max_new_tokens is not None:
@@ -177,17 +210,13 @@ class SequenceServer(_Server):
             max_lengths += 1
         # Positions fed to the model: the prompt, then every generated token but the last.
         positions = tf.reduce_max(prepared["prompt_lengths"]) + tf.reduce_max(max_lengths) - 1
-        state, constants = self._encode(prepared["inputs"], positions)
-        result = decode(
-            suppress_tokens(self._step, self.suppressed_ids),
-            state,
-            constants,
-            prompt=tf.cast(prepared["prompt"], tf.int32),
-            prompt_lengths=tf.cast(prepared["prompt_lengths"], tf.int32),
-            end_id=self.end_id,
-            max_lengths=max_lengths,
-            sampler=sampler,
-        )
+        inputs = (prepared["inputs"], positions, tf.cast(prepared["prompt"], tf.int32),
+                  tf.cast(prepared["prompt_lengths"], tf.int32), max_lengths)
+        if decode_tokens is None:
+            result = DecodeResult(*self._decode(*inputs, sampler))
+        else:
+            settings = (sampler.temperature, sampler.top_k, sampler.top_p, sampler.seed)
+            result = DecodeResult(*decode_tokens(*inputs, *(tf.convert_to_tensor(x) for x in settings)))
         tokens = tf.gather(self.vocabulary, tf.maximum(result.tokens, 0))  # (B, L); an END of -1 is cut below
         output_lengths = result.lengths - 1  # without END, which ends every sequence (forced at the limit)
         text = self._postprocess(join_tokens(tokens, output_lengths, self._separator, self._cleanups))

@@ -84,6 +84,9 @@ class GenerationTask(Task):
         parser.add_argument("--stream", action="store_true",
                             help="print characters as they are made, for one prompt (one compiled step per "
                                  "character; the same text as without --stream)")
+        parser.add_argument("--xla", action="store_true",
+                            help="compile the sampling loop with XLA: seconds to compile, then several times "
+                                 "faster per character (for long texts); a seed gives another text than without")
 
     def extra_commands(self):
         def arguments(parser):
@@ -175,12 +178,14 @@ class GenerationTask(Task):
         directory = runner.model_directory(args)
         _warn_unknown(prompts, directory.vocabulary("characters"))
         if args.stream:
+            if args.xla:
+                raise UserError("--stream and --xla do not go together: --stream runs one step per character")
             if args.samples > 1 or args.json or len(prompts) > 1:
                 raise UserError("--stream writes one sample of one prompt as text: leave out --samples, --json "
                                 "and other prompts")
             stream(runner.load_model(directory), directory.vocabulary("characters"), prompts[0], args)
             return
-        signature = directory.load_serving(optimize=False).signatures["sample"]
+        signature = directory.load_serving(optimize=False).signatures["sample_xla" if args.xla else "sample"]
         batch = [prompt for prompt in prompts for _ in range(args.samples)]  # one batch: N different samples
         from apps.common.serving import run_in_batches
 

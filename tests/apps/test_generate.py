@@ -150,3 +150,19 @@ def test_a_missing_data_file_is_one_clear_error(tmp_path):
 
     with pytest.raises(DataError, match="no such file"):
         Runner(GenerationTask()).main(["train", "--data", str(tmp_path / "none.txt"), "--out", str(tmp_path / "o")])
+
+
+def test_the_xla_sampler_continues_the_period_reproduces_a_seed_and_checks_its_settings(trained, capsys):
+    import tensorflow as tf
+
+    runner, root = trained
+    [greedy] = generate(runner, root / "model", capsys, "--xla", "--top-k", "1", "--length", "30", "abc")
+    assert greedy["text"] == (PERIOD * 6)[3:33]
+    args = ("--xla", "--temperature", "3.0", "--seed", "8", "--length", "50", "--samples", "2", "abc")
+    first = generate(runner, root / "model", capsys, *args)
+    assert first == generate(runner, root / "model", capsys, *args)
+    assert [len(r["text"]) for r in first] == [50, 50] and first[0]["text"] != first[1]["text"]
+    signature = ModelDirectory(root / "model", ("characters",)).load_serving().signatures["sample_xla"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="temperature must be > 0"):
+        signature(text=tf.constant(["abc"]), temperature=tf.constant(-1.0), top_k=tf.constant(0),
+                  top_p=tf.constant(1.0), seed=tf.constant(0), max_new_tokens=tf.constant(5))

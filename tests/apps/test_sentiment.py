@@ -113,7 +113,8 @@ def test_explain_colours_or_draws_the_words(trained, capsys, tmp_path):
     runner, root = trained
     assert runner.main(["--model-dir", str(root / "model"), "--explain", "the film was superb"]) == 0
     assert "superb(" in capsys.readouterr().out  # not a terminal: weights in brackets
-    assert runner.main(["--model-dir", str(root / "model"), "--explain", str(tmp_path / "w.png"), "dull", "lovely"]) == 0
+    picture = str(tmp_path / "w.png")
+    assert runner.main(["--model-dir", str(root / "model"), "--explain", picture, "dull", "lovely"]) == 0
     assert (tmp_path / "w-1.png").stat().st_size > 0 and (tmp_path / "w-2.png").stat().st_size > 0
 
 
