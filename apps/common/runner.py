@@ -258,7 +258,10 @@ class Runner:
         return f"python -m apps.{self.task.name} " + " ".join(sys.argv[1:])
 
     def dataset(self, examples, vocabularies, batch_size, shuffle, drop_remainder=False):
-        """Length-bucketed, cached, prefetched (x, y) batches of `examples`."""
+        """Length-bucketed, cached, prefetched (x, y) batches of `examples` (or the task's own `dataset`)."""
+        batches = self.task.dataset(examples, vocabularies, batch_size, shuffle, drop_remainder)
+        if batches is not None:
+            return batches
         from datasets.pipeline import bucketed_batches, sequence_dataset
 
         fields = self.task.encode(examples, vocabularies)

@@ -5,7 +5,8 @@ a command with `predict` (the default), `train`, `eval`, `export` and the portab
 `pack`, `fit`, `adopt`. Data travel as *fields*: each example becomes a tuple of int id
 sequences (source ids, target ids; a label is a sequence of one), which the runner batches
 (length-bucketed `tf.data` here, NumPy batches on any Keras backend for `fit`) and
-`model_batch` turns into the model's `(x, y)`.
+`model_batch` turns into the model's `(x, y)`. An app whose examples are not token ids (float
+time series) batches them itself for `train` in `dataset`.
 
 Methods that run on the portable trainer's machine, which may have JAX and no TensorFlow
 (`architecture`, `build_model`, `compile`, `model_batch`, `example_batch`, `training_record`,
@@ -115,6 +116,12 @@ class Task:
     def model_batch(self, *fields):
         """Padded field batches (tf tensors or NumPy arrays, (B, T) each) -> the model's (x, y)."""
         raise NotImplementedError
+
+    def dataset(self, examples, vocabularies, batch_size, shuffle, drop_remainder=False):
+        """`train`'s batches of (x, y) as a `tf.data.Dataset`, or None (the default): the runner's
+        token-id pipeline (`encode`, length-bucketed batches, `model_batch`). For examples that are
+        not token ids, e.g. windows of a float time series."""
+        return None
 
     # --- model -----------------------------------------------------------------------------------
 
