@@ -127,8 +127,8 @@ class DynamicsTask(Task):
     export_help = "write a SavedModel: an observed window and a horizon in, the forecast out"
     example_noun = "sequences"
     shipped_dir = SHIPPED
-    shipped_models = ("lorenz-gru",)
-    default_model = "lorenz-gru"
+    shipped_models = ("lorenz-lstm", "lorenz-gru")
+    default_model = "lorenz-lstm"
     presets = PRESETS
     vocabulary_names = ()
     input_name = "window"

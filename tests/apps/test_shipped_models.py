@@ -76,3 +76,23 @@ def test_shipped_sentiment_model_has_a_card_with_measured_accuracy():
     assert f"{metrics['accuracy']:.4f}" in card and f"{metrics['macro_f1']:.4f}" in card
     assert "python -m apps.sentiment train" in card
 
+
+
+def test_shipped_lorenz_forecaster_stays_valid_for_a_lyapunov_time():
+    result = subprocess.run([sys.executable, "-m", "apps.dynamics", "--system", "lorenz", "--steps", "120", "--json"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(result.stdout)
+    assert len(record["forecast"]) == 120 and len(record["forecast"][0]) == 3
+    assert record["valid_prediction_lyapunov_times"] > 1.0  # 55 steps; the card's median is 6.2
+
+
+@pytest.mark.parametrize("name, cell", [("lorenz-lstm", "lstm"), ("lorenz-gru", "gru")])
+def test_shipped_lorenz_forecasters_have_a_card_with_measured_valid_time(name, cell):
+    from apps.dynamics.task import SHIPPED as DYNAMICS
+
+    metrics = json.loads((DYNAMICS / name / "metrics.json").read_text())
+    card = (DYNAMICS / name / "README.md").read_text()
+    median = metrics["valid_prediction_time"][f"model ({cell})"]["lyapunov_times"]["median"]
+    assert metrics["split"] == "test" and metrics["conditions"] == 100 and f"{median:.2f}" in card
+    assert "python -m apps.dynamics train" in card
