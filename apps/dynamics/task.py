@@ -455,8 +455,10 @@ class DynamicsTask(Task):
 
     def _validity_line(self, result):
         steps = result["valid_prediction_steps"]
-        line = f"valid prediction time: {'at least ' if result['censored'] else ''}{steps} steps"
-        if result.get("dt"):
+        discrete = result.get("dt") == 1  # a map: a step is an iteration, not a span of time
+        line = f"valid prediction time: {'at least ' if result['censored'] else ''}{steps} " + (
+            "iterations" if discrete else "steps")
+        if result.get("dt") and not discrete:
             line += f" = {steps * result['dt']:.3g} time units"
         if "valid_prediction_lyapunov_times" in result:
             line += f" = {result['valid_prediction_lyapunov_times']:.2f} Lyapunov times"

@@ -400,3 +400,13 @@ def test_training_data_that_cannot_be_used_is_one_clear_error(tmp_path):
     with pytest.raises(UserError, match="packs token ids"):
         runner.main(["pack", "--system", "henon", "--trajectories", "4", "--trajectory-steps", "200",
                      "--window", "10", "--out", str(tmp_path / "packed")])
+
+
+def test_the_valid_time_line_counts_iterations_of_a_map_and_time_units_of_a_flow():
+    from apps.dynamics.task import DynamicsTask
+
+    line = DynamicsTask()._validity_line
+    common = {"valid_prediction_steps": 12, "censored": False, "threshold": 0.4}
+    henon = line({**common, "dt": 1, "valid_prediction_lyapunov_times": 5.03})
+    assert "12 iterations = 5.03 Lyapunov times" in henon and "time units" not in henon
+    assert "12 steps = 0.24 time units" in line({**common, "dt": 0.02})
