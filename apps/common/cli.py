@@ -62,6 +62,14 @@ def output_file(text):
     return text
 
 
+def checked_output_file(path, option):
+    """`output_file` for a path known only after parsing: a bad one is a UserError naming `option`."""
+    try:
+        return output_file(path)
+    except argparse.ArgumentTypeError as error:
+        raise UserError(f"{option}: {error}") from None
+
+
 def output_directory(text):
     """argparse `type=` for a directory the command will write into, creating it if need be.
 

@@ -313,10 +313,7 @@ class Runner:
         directory = self.model_directory(args)
         directory.config()
         if args.write:  # checked before the work, not after it
-            try:
-                cli.output_file(directory.file("metrics.json"))
-            except argparse.ArgumentTypeError as error:
-                raise UserError(f"--write: {error}") from None
+            cli.checked_output_file(directory.file("metrics.json"), "--write")
         examples = self.task.load_split(args, args.split)[: args.limit]
         if not examples:
             raise UserError(f"{args.data}: the {args.split} split is empty")

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from apps.common.cli import UserError, output_file
+from apps.common.cli import UserError, checked_output_file
 from apps.common.task import Task
 
 SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "sentiment"
@@ -195,7 +195,7 @@ class SentimentTask(Task):
 
         if args.explain not in (None, "-"):
             if args.explain.lower().endswith(".png"):
-                args.explain = _png_path(args.explain)
+                args.explain = checked_output_file(args.explain, "--explain")
             elif args.inputs == ["-"]:
                 raise UserError("--explain takes no text when '-' reads the texts from stdin")
             else:  # `--explain "Some text"`: the text was meant for the classifier
@@ -287,15 +287,6 @@ def _format(result, colour, weights):
         return line + " ".join(f"\x1b[48;5;{s}m\x1b[30m{word}\x1b[0m"
                                for word, s in zip(result["words"], shades, strict=True))
     return line + " ".join(f"{word}({w:.2f})" for word, w in zip(result["words"], result["attention"], strict=True))
-
-
-def _png_path(path):
-    import argparse
-
-    try:
-        return output_file(path)
-    except argparse.ArgumentTypeError as error:
-        raise UserError(f"--explain: {error}") from None
 
 
 def _plot(results, path):
