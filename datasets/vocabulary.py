@@ -34,11 +34,13 @@ OOV_TOKEN = "[UNK]"
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
-def standardize(text):
+def standardize(text, lowercase=True):
     """Lower-cases `text` and splits off punctuation, for TextVectorization's `standardize`.
 
     Args:
         text: tf.string tensor of any shape (a Python str or list of str is converted).
+        lowercase: False keeps the case: the same tokens as the lower-cased ones, one for one
+            (what a translation copies or truecases from).
 
     Returns:
         tf.string tensor of the same shape, tokens separated by single spaces.
@@ -47,7 +49,9 @@ def standardize(text):
         >>> standardize("Qu’il vienne, dit-il.").numpy().decode()
         "qu' il vienne , dit - il ."
     """
-    text = tf.strings.lower(tf.convert_to_tensor(text, dtype=tf.string), encoding="utf-8")
+    text = tf.convert_to_tensor(text, dtype=tf.string)
+    if lowercase:
+        text = tf.strings.lower(text, encoding="utf-8")
     text = tf.strings.regex_replace(text, _APOSTROPHES, "'")
     text = tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
     text = tf.strings.regex_replace(text, _ELISION, r"\1' \2")
@@ -60,11 +64,11 @@ def tokenize(text):
     return standardize(text).numpy().decode("utf-8").split()
 
 
-def tokenize_many(texts, batch_size=4096):
+def tokenize_many(texts, batch_size=4096, lowercase=True):
     """The tokens `standardize` gives for each str of `texts` (a list of lists), in batches."""
     tokens = []
     for start in range(0, len(texts), batch_size):
-        batch = standardize(tf.constant(texts[start : start + batch_size], dtype=tf.string)).numpy()
+        batch = standardize(tf.constant(texts[start : start + batch_size], dtype=tf.string), lowercase).numpy()
         tokens.extend(text.decode("utf-8").split() for text in batch)
     return tokens
 

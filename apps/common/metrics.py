@@ -1,8 +1,8 @@
 """Scores for the apps: BLEU and chrF for generated text, perplexity for language models,
 accuracy, macro-F1 and calibration for classifiers.
 
-Text scores are SacreBLEU's (13a tokenisation, case-insensitive) in %, rounded to 2 decimals, as
-papers print them. The other scores are plain floats: fractions in [0, 1], nats, or a perplexity.
+Text scores are SacreBLEU's (13a tokenisation, case-insensitive unless asked) in %, rounded to 2
+decimals, as papers print them. The other scores are plain floats: fractions in [0, 1], nats, or a perplexity.
 
 Shape letters: N examples, C classes.
 
@@ -21,11 +21,11 @@ from sacrebleu.metrics import BLEU, CHRF
 # --- generated text --------------------------------------------------------------------------
 
 
-def corpus_scores(hypotheses, references):
+def corpus_scores(hypotheses, references, cased=False):
     """Corpus BLEU (Papineni et al., 2002) and chrF (Popović, 2015), in %.
 
-    Case-insensitive: the models' vocabularies are lower-case (only the first letter of an
-    output is capitalised), so cased scores would mostly measure capitalisation.
+    Case-insensitive by default: the vocabularies are lower-case, so cased scores would measure
+    the capitalisation as well as the words. `cased=True` adds "bleu_cased", which does.
 
     Args:
         hypotheses: list of N str, the generated texts.
@@ -39,10 +39,13 @@ def corpus_scores(hypotheses, references):
         dict with "bleu" and "chrf", floats in [0, 100].
     """
     streams = _reference_streams(hypotheses, references)
-    return {
+    scores = {
         "bleu": round(BLEU(lowercase=True).corpus_score(hypotheses, streams).score, 2),
         "chrf": round(CHRF(lowercase=True).corpus_score(hypotheses, streams).score, 2),
     }
+    if cased:
+        scores["bleu_cased"] = round(BLEU().corpus_score(hypotheses, streams).score, 2)
+    return scores
 
 
 def bleu_by_order(hypotheses, references, max_order=4):

@@ -67,16 +67,18 @@ def capitalize_first(text):
     return tf.strings.join([tf.strings.upper(first, encoding="utf-8"), rest])
 
 
-def decode_images(image_bytes, size):
+def decode_images(image_bytes, size, antialias=False):
     """Encoded JPEG / PNG / GIF / BMP bytes (B,) -> (B, size, size, 3) float32 in [0, 255].
 
     Any size and channel count: grey and RGBA become RGB, the image is resized (bilinear,
-    aspect ratio not kept, as the CNN encoders were trained).
+    aspect ratio not kept, as the CNN encoders were trained). `antialias=True` filters a large
+    image before shrinking it, as Pillow's resize does (a photo then gives the grid it gives
+    through Pillow); an image already `size` x `size` is unchanged either way.
     """
 
     def one(data):
         image = tf.io.decode_image(data, channels=3, expand_animations=False)
-        return tf.image.resize(tf.cast(image, tf.float32), [size, size])
+        return tf.image.resize(tf.cast(image, tf.float32), [size, size], antialias=antialias)
 
     return tf.map_fn(one, image_bytes, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
 
@@ -111,6 +113,13 @@ class SequenceServer(_Server):
         input_spec: tf.TensorSpec of the raw input batch (`TEXT`, `IMAGE_BYTES`).
         separator, cleanups: how tokens are joined (`join_tokens`).
         postprocess: tf-traceable function (B,) joined strings -> (B,) final strings.
+        rewrite_tokens: tf-traceable function (ids (B, L) int32, tokens (B, L) strings, the
+            step outputs, the passthrough) -> (B, L) strings, before they are joined (e.g. an
+            unknown word replaced by the source word it attends to).
+        constrain_step: function (step, constants, step_inputs) -> (step, constants), applied
+            once per batch before decoding: a step that masks tokens by what the input holds, with
+            any per-row tensors it needs added to the constants (tiled per beam with them).
+            `step_inputs` is what `preprocess` returns under "step_inputs", else its "inputs".
         mode: "beam" or "sample", which signatures are written (module docstring).
         beam_size, length_penalty: the defaults of beam mode.
         sampling: dict of sample mode's defaults: temperature, top_k, top_p, seed, max_new_tokens
@@ -122,7 +131,7 @@ class SequenceServer(_Server):
 
     def __init__(self, model, preprocess, vocabulary, end_id, input_spec, separator=WORDS, cleanups=(),
                  postprocess=None, mode="beam", beam_size=DEFAULT_BEAM_SIZE, length_penalty=DEFAULT_LENGTH_PENALTY,
-                 sampling=None, preprocess_layers=(), suppressed_ids=()):
+                 sampling=None, preprocess_layers=(), suppressed_ids=(), rewrite_tokens=None, constrain_step=None):
         super().__init__(model, preprocess, input_spec, preprocess_layers)
         if mode not in ("beam", "sample"):
             raise ValueError(f"mode must be 'beam' or 'sample', got {mode!r}")
@@ -130,6 +139,8 @@ class SequenceServer(_Server):
         # time beside `model_variables`. Bound methods are not tracked.
         self._encode, self._step = model.encode, model.step
         self._postprocess = postprocess or (lambda text: text)
+        self._rewrite_tokens = rewrite_tokens
+        self._constrain_step = constrain_step
         self._separator, self._cleanups = separator, tuple(cleanups)
         self.vocabulary = tf.constant(vocabulary)
         self.end_id = int(end_id)
@@ -184,17 +195,19 @@ class SequenceServer(_Server):
         sampler = RandomSampler(temperature, top_k, top_p, seed).checked()
         return self.generate(raw, sampler, max_new_tokens, decode_tokens=self._compiled_sampling)
 
-    def _sampled_tokens(self, inputs, positions, prompt, prompt_lengths, max_lengths, temperature, top_k, top_p,
-                        seed):
+    def _sampled_tokens(self, inputs, positions, prompt, prompt_lengths, max_lengths, step_inputs, temperature,
+                        top_k, top_p, seed):
         """Encoder and sampling loop, tensors in and out (`sample_xla` compiles this)."""
         # Its assertions compile to nothing; `_sample_xla` checked the settings before.
         sampler = RandomSampler(temperature, top_k, top_p, seed)
-        return self._decode(inputs, positions, prompt, prompt_lengths, max_lengths, sampler)
+        return self._decode(inputs, positions, prompt, prompt_lengths, max_lengths, step_inputs, sampler)
 
-    def _decode(self, inputs, positions, prompt, prompt_lengths, max_lengths, sampler):
+    def _decode(self, inputs, positions, prompt, prompt_lengths, max_lengths, step_inputs, sampler):
         state, constants = self._encode(inputs, positions)
-        return tuple(decode(suppress_tokens(self._step, self.suppressed_ids), state, constants, prompt,
-                            prompt_lengths, self.end_id, max_lengths, sampler))
+        step = suppress_tokens(self._step, self.suppressed_ids)
+        if self._constrain_step is not None:
+            step, constants = self._constrain_step(step, constants, step_inputs)
+        return tuple(decode(step, state, constants, prompt, prompt_lengths, self.end_id, max_lengths, sampler))
 
     def generate(self, raw, sampler, max_new_tokens=None, decode_tokens=None):
         """Decodes a raw batch with `sampler`; the dict every signature returns.
@@ -211,13 +224,16 @@ class SequenceServer(_Server):
         # Positions fed to the model: the prompt, then every generated token but the last.
         positions = tf.reduce_max(prepared["prompt_lengths"]) + tf.reduce_max(max_lengths) - 1
         inputs = (prepared["inputs"], positions, tf.cast(prepared["prompt"], tf.int32),
-                  tf.cast(prepared["prompt_lengths"], tf.int32), max_lengths)
+                  tf.cast(prepared["prompt_lengths"], tf.int32), max_lengths,
+                  prepared.get("step_inputs", prepared["inputs"]))
         if decode_tokens is None:
             result = DecodeResult(*self._decode(*inputs, sampler))
         else:
             settings = (sampler.temperature, sampler.top_k, sampler.top_p, sampler.seed)
             result = DecodeResult(*decode_tokens(*inputs, *(tf.convert_to_tensor(x) for x in settings)))
         tokens = tf.gather(self.vocabulary, tf.maximum(result.tokens, 0))  # (B, L); an END of -1 is cut below
+        if self._rewrite_tokens is not None:
+            tokens = self._rewrite_tokens(result.tokens, tokens, result.outputs, prepared.get("passthrough", {}))
         output_lengths = result.lengths - 1  # without END, which ends every sequence (forced at the limit)
         text = self._postprocess(join_tokens(tokens, output_lengths, self._separator, self._cleanups))
         return _merge_outputs({

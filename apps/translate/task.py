@@ -11,12 +11,14 @@ from pathlib import Path
 from apps.common import cli
 from apps.common.cli import positive_int
 from apps.common.task import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY, Task
+from apps.translate.casing import CASED_VOCABULARY
 from apps.translate.presets import PRESETS
 
 START, END = "[start]", "[end]"
 SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "translate"
 MAX_SOURCE_TOKENS = 100  # longer inputs are cut here; `predict` splits paragraphs into sentences first
 MAX_CHUNK_WORDS = 60  # sentences longer than this are cut (with a warning)
+UNKNOWN_WORDS = ("copy", "copy-any", "suppress")  # see `TranslationTask.build_server`
 FEW_SENTENCES = 64  # up to this many, start fast rather than optimise the graph
 
 # Tokens are joined with spaces, then French typography is restored.
@@ -63,7 +65,8 @@ class TranslationTask(Task):
     shipped_models = ("attention-gru", "transformer")
     default_model = "attention-gru"
     presets = PRESETS
-    vocabulary_names = ("source", "target")
+    # The model indexes source and target; cased_target gives each target id its cased form (casing.py).
+    vocabulary_names = ("source", "target", CASED_VOCABULARY)
 
     # --- command line ----------------------------------------------------------------------------
 
@@ -99,13 +102,15 @@ class TranslationTask(Task):
         return load_translation_pairs(args.data, split, **limit)
 
     def build_vocabularies(self, train_pairs, args):
-        """Source and target vocabularies from the training pairs only."""
+        """Source and target vocabularies, and the target's cased forms, from the training pairs only."""
+        from apps.translate.casing import cased_vocabulary
         from datasets.vocabulary import build_vectorizer
 
         source = build_vectorizer([english for english, _ in train_pairs], max_tokens=args.vocabulary_size)
         target = build_vectorizer([target_text(french) for _, french in train_pairs],
-                                  max_tokens=args.vocabulary_size)
-        return {"source": source.get_vocabulary(), "target": target.get_vocabulary()}
+                                  max_tokens=args.vocabulary_size).get_vocabulary()
+        cased = cased_vocabulary(target, [french for _, french in train_pairs])
+        return {"source": source.get_vocabulary(), "target": target, CASED_VOCABULARY: cased}
 
     def encode(self, pairs, vocabularies):
         """(source ids cut to MAX_SOURCE_TOKENS, "[start] french [end]" ids), lists of id lists."""
@@ -131,6 +136,15 @@ class TranslationTask(Task):
 
         return example_batch()
 
+    def build_model(self, architecture, arguments, vocabularies):
+        model = self.architecture(architecture)(len(vocabularies["source"]), len(vocabularies["target"]),
+                                                **arguments)
+        model(self.example_batch())
+        return model
+
+    def config_extras(self):
+        return {**super().config_extras(), "unknown_words": "copy"}
+
     def compile(self, model, architecture, args):
         from apps.translate.model import compile_for_training
 
@@ -143,27 +157,43 @@ class TranslationTask(Task):
 
     # --- serving ---------------------------------------------------------------------------------
 
-    def build_server(self, model, vocabularies, config, beam_size=None):
-        """The string-to-string `SequenceServer`: English in, French out, beam search in-graph."""
+    def build_server(self, model, vocabularies, config, beam_size=None, unknown_words=None):
+        """The string-to-string `SequenceServer`: English in, French out, beam search in-graph.
+
+        unknown_words (`UNKNOWN_WORDS`; default: the config's, "suppress" for models of older
+        versions): what becomes of the [UNK] the model learnt to emit for rare words (casing.py).
+            "copy"       emitted only where the decoder attends most to a name, a number or a
+                         source word outside the vocabulary, and replaced by that word as typed;
+            "copy-any"   emitted wherever the model likes, replaced by the most attended word
+                         (Luong et al. 2015);
+            "suppress"   never emitted.
+        """
         from apps.common.serving import TEXT, SequenceServer, capitalize_first
+        from apps.translate.casing import capitalize_sentence_starts, copy_unknown_words, unknown_only_at_copyable_words
         from apps.translate.model import PAD_ID
         from datasets.vocabulary import OOV_TOKEN, vectorizer_from_vocabulary
 
         source_vectorizer = vectorizer_from_vocabulary(vocabularies["source"])
         target = vocabularies["target"]
-        start_id = target.index(START)
+        start_id, unknown_id = target.index(START), target.index(OOV_TOKEN)
+        cased = CASED_VOCABULARY in vocabularies
+        policy = unknown_words or config.get("unknown_words", "suppress")
+        copy = policy in ("copy", "copy-any")
         return SequenceServer(
             model,
             _preprocess(source_vectorizer, start_id),
-            target,
+            vocabularies.get(CASED_VOCABULARY, target),
             end_id=target.index(END),
             input_spec=TEXT,
             cleanups=FRENCH_CLEANUPS,
-            postprocess=capitalize_first,
+            postprocess=None if cased else capitalize_first,  # a cased model capitalises as its source does
             beam_size=beam_size or config.get("beam_size", DEFAULT_BEAM_SIZE),
             length_penalty=config.get("length_penalty", DEFAULT_LENGTH_PENALTY),
             preprocess_layers=[source_vectorizer],
-            suppressed_ids=(PAD_ID, target.index(OOV_TOKEN), start_id),  # never outputs
+            suppressed_ids=(PAD_ID, start_id) if copy else (PAD_ID, unknown_id, start_id),  # never outputs
+            rewrite_tokens=_rewrites(copy_unknown_words(unknown_id) if copy else None,
+                                     capitalize_sentence_starts() if cased else None),
+            constrain_step=unknown_only_at_copyable_words(unknown_id) if policy == "copy" else None,
         )
 
     # --- commands --------------------------------------------------------------------------------
@@ -206,8 +236,10 @@ class TranslationTask(Task):
 
         from apps.common.metrics import corpus_scores
         from apps.common.serving import run_in_batches
+        from apps.translate.casing import names_and_numbers_kept
 
         serving = directory.load_serving()
+        source_vocabulary = directory.vocabulary("source")
         english, references = [e for e, _ in pairs], [f for _, f in pairs]
         metrics = {}
         for beam in sorted({1, args.beam}):
@@ -216,15 +248,69 @@ class TranslationTask(Task):
             rows = run_in_batches(serving.signatures["generate_with_beam"], english, self.batch_size,
                                   self.input_name, progress=label, keep=("text",), beam_size=beam)
             hypotheses = [row["text"].decode("utf-8") for row in rows]
-            metrics[label] = {**corpus_scores(hypotheses, references), "seconds": round(time.time() - started, 1)}
+            metrics[label] = {**corpus_scores(hypotheses, references, cased=True),
+                              "seconds": round(time.time() - started, 1),
+                              "rare_words": names_and_numbers_kept(english, hypotheses, source_vocabulary)}
         return metrics
 
     def format_metrics(self, metrics):
-        return [
-            f"  {label:<8} BLEU {scores['bleu']:6.2f}   chrF {scores['chrf']:6.2f}   ({scores['seconds']} s)"
-            for label, scores in metrics.items()
-            if isinstance(scores, dict)
-        ]
+        lines = []
+        for label, scores in metrics.items():
+            if not isinstance(scores, dict):
+                continue
+            cased = scores.get("bleu_cased", float("nan"))
+            lines.append(f"  {label:<8} BLEU {scores['bleu']:6.2f}   cased {cased:6.2f}   chrF {scores['chrf']:6.2f}"
+                         f"   ({scores['seconds']} s)")
+            rare = scores.get("rare_words")
+            if rare and rare["kept"] is not None:
+                lines.append(f"           names and numbers kept: {rare['kept']:.1%} of {rare['names_and_numbers']} "
+                             f"(in the {rare['sentences']} sentences with an unknown word)")
+        return lines
+
+    def extra_commands(self):
+        def arguments(parser):
+            parser.add_argument("--unknown-words", choices=UNKNOWN_WORDS, default="copy",
+                                help="copy: a rare output word becomes the unknown source word it attends to; "
+                                "copy-any: copy wherever the model outputs [UNK]; suppress: never output [UNK]")
+            parser.add_argument("--data", help="the model's training data (default: what its config.json names)")
+
+        return {"upgrade": ("give a model directory of an older version its cased vocabulary and re-export it",
+                            arguments, _upgrade)}
+
+
+def _rewrites(*rewrites):
+    """One `rewrite_tokens` applying the given ones (None: left out) in order."""
+    rewrites = [r for r in rewrites if r is not None]
+
+    def rewrite(ids, tokens, outputs, passthrough):
+        for each in rewrites:
+            tokens = each(ids, tokens, outputs, passthrough)
+        return tokens
+
+    return rewrite if rewrites else None
+
+
+def _upgrade(runner, args):
+    """`upgrade`: the cased vocabulary from the model's training split, then a fresh SavedModel."""
+    from apps.common.model_directory import vocabulary_file
+    from apps.translate.casing import cased_vocabulary
+    from datasets.translation import load_translation_pairs
+    from datasets.vocabulary import save_vocabulary
+
+    directory = runner.model_directory(args)
+    config = directory.config()
+    training = config.get("training", {})
+    data = args.data or training.get("data", "bundled")
+    pairs = load_translation_pairs(data, "train", max_words=training.get("max_words", 40))
+    cased = cased_vocabulary(directory.vocabulary("target"), [french for _, french in pairs])
+    save_vocabulary(cased, directory.file(vocabulary_file(CASED_VOCABULARY)))
+    config = {**config, "unknown_words": args.unknown_words}
+    vocabularies = directory.vocabularies()
+    directory.save(config, vocabularies, runner.task.build_server(runner.load_model(directory), vocabularies, config))
+    changed = sum(c != t for c, t in zip(cased, vocabularies["target"], strict=True))
+    print(f"{directory.path}: {changed} of {len(cased)} target words have a cased form; "
+          f"unknown words: {args.unknown_words}", file=sys.stderr)
+    return 0
 
 
 def _vectorize(vectorizer, texts, batch_size=2048):
@@ -249,11 +335,14 @@ def _preprocess(source_vectorizer, start_id):
     """Raw English strings (B,) -> model inputs, the START prompt, length limits, in-graph."""
     import tensorflow as tf
 
+    from apps.translate.casing import copyable_source_words
     from datasets.vocabulary import standardize
 
     def preprocess(text):
         ids = tf.cast(source_vectorizer(text), tf.int32)[:, :MAX_SOURCE_TOKENS]
-        tokens = tf.strings.split(standardize(text)).to_tensor("", shape=tf.shape(ids, out_type=tf.int64))
+        # The source words as typed (case kept), one for one with the ids: copied, and shown in plots.
+        tokens = tf.strings.split(standardize(text, lowercase=False)).to_tensor(
+            "", shape=tf.shape(ids, out_type=tf.int64))
         # One padding column: never zero columns, even for a batch of empty strings.
         ids, tokens = tf.pad(ids, [[0, 0], [0, 1]]), tf.pad(tokens, [[0, 0], [0, 1]], constant_values="")
         lengths = tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)
@@ -265,6 +354,7 @@ def _preprocess(source_vectorizer, start_id):
             "max_lengths": max_output_lengths(lengths),
             "is_empty": lengths == 0,
             "passthrough": {"source_tokens": tokens},
+            "step_inputs": copyable_source_words(ids, tokens),
         }
 
     return preprocess

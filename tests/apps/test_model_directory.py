@@ -12,7 +12,8 @@ from apps.common.runner import Runner
 from apps.translate.task import PRESETS, TranslationTask
 
 TASK = TranslationTask()
-VOCABULARIES = {"source": ["", "[UNK]", "a", "b", "c"], "target": ["", "[UNK]", "[start]", "[end]", "x", "y"]}
+VOCABULARIES = {"source": ["", "[UNK]", "a", "b", "c"], "target": ["", "[UNK]", "[start]", "[end]", "x", "y"],
+                "cased_target": ["", "[UNK]", "[start]", "[end]", "X", "y"]}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,8 @@ def load(path):
 
 def test_the_weights_are_stored_once_and_read_back(saved):
     path, weights = saved
-    assert sorted(os.listdir(path)) == ["config.json", "serving", "source_vocabulary.txt", "target_vocabulary.txt"]
+    assert sorted(os.listdir(path)) == ["cased_target_vocabulary.txt", "config.json", "serving",
+                                        "source_vocabulary.txt", "target_vocabulary.txt"]
     for loaded, expected in zip(load(path).get_weights(), weights, strict=True):
         np.testing.assert_array_equal(loaded, expected)
     assert ModelDirectory(path, TASK.vocabulary_names).check()["architecture"] == "attention-gru"

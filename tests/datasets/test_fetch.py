@@ -52,6 +52,7 @@ def tiny_deb(tmp_path):
         "Package: seqmodels-fake\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: test\n")
     (tree / "usr/share/fake/sub").mkdir(parents=True)
     (tree / "usr/share/fake/sub/keep.txt").write_text("kept\n")
+    (tree / "usr/share/fake/top.txt").write_text("top\n")
     (tree / "usr/share/fake/skip.ogg").write_text("not kept\n")
     deb = tmp_path / "seqmodels-fake_1.0_all.deb"
     subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(tree), str(deb)], check=True,
@@ -86,6 +87,20 @@ def test_extraction_is_atomic_idempotent_and_redone_when_unmarked(tmp_path, tiny
     assert downloads == ["seqmodels-fake"] * 2
 
 
+def test_patterns_match_the_path_under_subdir(tmp_path, tiny_deb):
+    _, download, _ = tiny_deb
+    files = DebianFiles("seqmodels-fake", "usr/share/fake", ("sub/*.txt",), "fake-sub")
+    fetch.fetch(tmp_path, progress=False, debian_files=[files], download=download)
+    kept = sorted(p.relative_to(tmp_path / "fake-sub").as_posix() for p in (tmp_path / "fake-sub").rglob("*.txt"))
+    assert kept == ["sub/keep.txt"]  # not top.txt
+
+
+def test_every_modern_package_keeps_its_copyright(bundled_cache):
+    for files in fetch.MODERN_FILES + (fetch.FREEDICT_FILES,):
+        copyright_file = bundled_cache / files.target / "doc" / files.package / "copyright"
+        assert copyright_file.is_file(), copyright_file
+
+
 def test_failed_download_leaves_nothing_that_looks_complete(tmp_path, tiny_deb):
     files, _, _ = tiny_deb
 
@@ -109,5 +124,5 @@ def test_cli_missing_corpus_is_one_line_naming_make_data(monkeypatch, tmp_path, 
 def test_cli_summary_lists_every_corpus(bundled_cache, capsys):
     assert main(["summary"]) == 0
     out = capsys.readouterr().out
-    for name in ("bible", "wesnoth", "tuxpaint"):
+    for name in ("bible", "wesnoth", "tuxpaint", "modern", "freedroidrpg", "gnome-help", "freedict"):
         assert f"\n{name} " in out

