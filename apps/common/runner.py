@@ -26,6 +26,7 @@ import time
 from apps.common import cli
 from apps.common.cli import ArgumentParser, UserError, positive_int
 from apps.common.model_directory import ModelDirectory, weight_names
+from apps.common.task import with_args
 
 MAX_BEAM = 16
 SIZES = ("tiny", "small")
@@ -231,8 +232,8 @@ class Runner:
         # Keras averages the first batch over replicas before training, which needs equal shares:
         # with several replicas, every training batch is full.
         train_data = self.dataset(splits["train"], vocabularies, args.batch_size, shuffle=True,
-                                  drop_remainder=replicas > 1)
-        validation_data = self.dataset(splits["validation"], vocabularies, args.batch_size, shuffle=False)
+                                  drop_remainder=replicas > 1, args=args)
+        validation_data = self.dataset(splits["validation"], vocabularies, args.batch_size, shuffle=False, args=args)
 
         arguments = task.model_arguments(args)
         with strategy.scope():
@@ -249,7 +250,8 @@ class Runner:
             self.command_line(), history, started, data=args.data, **task.training_record(args),
             **{noun: {split: len(examples) for split, examples in splits.items()}},
         )
-        config = self.model_config(args.model, arguments, model, record, initial and initial["config"])
+        config = self.model_config(args.model, arguments, model, record, initial and initial["config"],
+                                   data_settings=task.data_settings(args))
         self.save(out, model, config, vocabularies)
         print(f"model written to {out.path}", file=sys.stderr)
         return 0
@@ -257,23 +259,30 @@ class Runner:
     def command_line(self):
         return f"python -m apps.{self.task.name} " + " ".join(sys.argv[1:])
 
-    def dataset(self, examples, vocabularies, batch_size, shuffle, drop_remainder=False):
-        """Length-bucketed, cached, prefetched (x, y) batches of `examples` (or the task's own `dataset`)."""
-        batches = self.task.dataset(examples, vocabularies, batch_size, shuffle, drop_remainder)
+    def dataset(self, examples, vocabularies, batch_size, shuffle, drop_remainder=False, args=None):
+        """Length-bucketed, cached, prefetched (x, y) batches of `examples` (or the task's own `dataset`).
+
+        `args`: `train`'s parsed command line, handed to the task's `dataset` and `encode` when they take it.
+        """
+        task = self.task
+        batches = task.dataset(examples, vocabularies, batch_size, shuffle, drop_remainder,
+                               **with_args(task.dataset, args))
         if batches is not None:
             return batches
         from datasets.pipeline import bucketed_batches, sequence_dataset
 
-        fields = self.task.encode(examples, vocabularies)
+        fields = task.encode(examples, vocabularies, **with_args(task.encode, args))
         batches = bucketed_batches(sequence_dataset(*fields), batch_size,
                                    shuffle_buffer=len(examples) if shuffle else None, drop_remainder=drop_remainder)
         return batches.map(self.task.model_batch)
 
-    def model_config(self, architecture, arguments, model, record, previous_config=None):
-        """config.json: architecture, arguments, decoding settings, parameters, provenance."""
+    def model_config(self, architecture, arguments, model, record, previous_config=None, data_settings=None):
+        """config.json: architecture, arguments, data settings (`Task.data_settings`, if any),
+        decoding settings, parameters, provenance."""
         config = {
             "architecture": architecture,
             "arguments": arguments,
+            **({"data_settings": data_settings} if data_settings else {}),
             **self.task.config_extras(),
             "parameters": int(model.count_params()),
             "training": record,
@@ -305,6 +314,12 @@ class Runner:
                 f"--init-from {args.init_from} holds {found['architecture']} {found['arguments']}, but "
                 f"--model {args.model} --size {args.size} trains {args.model} {wanted['arguments']}"
             )
+        # Directories written before "data_settings" existed have them in their training record.
+        recorded = {**config.get("training", {}), **config.get("data_settings", {})}
+        for key, value in self.task.data_settings(args).items():
+            if recorded.get(key) != value:
+                raise UserError(f"--init-from {args.init_from} was trained with {key} {recorded.get(key)}, but this "
+                                f"run's options give {key} {value}: give the options it was trained with")
         return {"model": self.load_model(directory), "config": config, "vocabularies": directory.vocabularies()}
 
     # --- eval ------------------------------------------------------------------------------------
@@ -350,8 +365,12 @@ class Runner:
 MAX_LENGTH = 20_000  # generated tokens per sample: more is a typo, not a wish
 
 
-def add_sampling_arguments(parser):
-    """--temperature, --top-k, --top-p, --seed, --length: checked here, so a bad one is one line."""
+def add_sampling_arguments(parser, max_length=MAX_LENGTH,
+                           length_help="how many tokens to generate (default: the app's)"):
+    """--temperature, --top-k, --top-p, --seed, --length: checked here, so a bad one is one line.
+
+    An app whose --length counts something else (music: bars) gives its own ceiling and help.
+    """
     parser.add_argument("--temperature", type=bounded(float, "a number in 0.0001..100", lambda t: 1e-4 <= t <= 100),
                         default=1.0, help="below 1 sharpens the distribution, above 1 flattens it (default 1.0)")
     parser.add_argument("--top-k", type=bounded(int, "an integer in 0..1000000", lambda k: 0 <= k <= 1_000_000),
@@ -360,8 +379,8 @@ def add_sampling_arguments(parser):
                         help="draw from the smallest set of tokens whose probability reaches p (default 1.0 = all)")
     parser.add_argument("--seed", type=bounded(int, "an integer in 0..2147483647", lambda n: 0 <= n < 2**31),
                         default=0, help="the same seed gives the same output (default 0)")
-    parser.add_argument("--length", type=bounded(int, f"an integer in 1..{MAX_LENGTH}", lambda n: 1 <= n <= MAX_LENGTH),
-                        help="how many tokens to generate (default: the app's)")
+    parser.add_argument("--length", type=bounded(int, f"an integer in 1..{max_length}", lambda n: 1 <= n <= max_length),
+                        help=length_help)
 
 
 def bounded(kind, expected, is_valid):

@@ -109,18 +109,22 @@ class Task:
         """{name: list of tokens} from the training examples only."""
         raise NotImplementedError
 
-    def encode(self, examples, vocabularies):
-        """Examples -> fields: a tuple of lists of int id sequences, one list per field."""
+    def encode(self, examples, vocabularies, args=None):
+        """Examples -> fields: a tuple of lists of int id sequences, one list per field.
+
+        `args`: the parsed command line of `train` or `pack` (its data options), when the caller
+        has one. An override may leave `args` out of its signature (`with_args`)."""
         raise NotImplementedError
 
     def model_batch(self, *fields):
         """Padded field batches (tf tensors or NumPy arrays, (B, T) each) -> the model's (x, y)."""
         raise NotImplementedError
 
-    def dataset(self, examples, vocabularies, batch_size, shuffle, drop_remainder=False):
+    def dataset(self, examples, vocabularies, batch_size, shuffle, drop_remainder=False, args=None):
         """`train`'s batches of (x, y) as a `tf.data.Dataset`, or None (the default): the runner's
         token-id pipeline (`encode`, length-bucketed batches, `model_batch`). For examples that are
-        not token ids, e.g. windows of a float time series."""
+        not token ids, e.g. windows of a float time series. `args`: `train`'s parsed command line,
+        when the caller has one; an override may leave it out of its signature (`with_args`)."""
         return None
 
     # --- model -----------------------------------------------------------------------------------
@@ -163,6 +167,12 @@ class Task:
         """Extra provenance for config.json's "training" (label smoothing, ...)."""
         return {}
 
+    def data_settings(self, args):
+        """How the model reads its data beyond the vocabularies (a piano roll's frame length): the
+        config records them as "data_settings", and `train --init-from` refuses a model trained
+        with others. {} (the default) for a model whose vocabularies say it all."""
+        return {}
+
     # --- serving ---------------------------------------------------------------------------------
 
     def build_server(self, model, vocabularies, config, **options):
@@ -182,3 +192,13 @@ class Task:
     def format_metrics(self, metrics):
         """Lines that `eval` prints (without --json)."""
         return [f"  {key}: {value}" for key, value in metrics.items()]
+
+
+def with_args(hook, args):
+    """{"args": args} for a task hook that takes the parsed command line as `args` (`encode`,
+    `dataset`), else {}: overrides written before the hooks took it keep working."""
+    import inspect
+
+    if args is None or "args" not in inspect.signature(hook).parameters:
+        return {}
+    return {"args": args}

@@ -24,6 +24,16 @@ def test_shipped_model_translates_a_fixed_sentence(name):
 
 
 @pytest.mark.parametrize("name", ["attention-gru", "transformer"])
+def test_shipped_model_keeps_capitals_and_copies_an_unknown_name(name):
+    # "Zorblax" is in no vocabulary; "God" has a cased form (Dieu). (Numbers are copied less
+    # reliably: the cards measure names and numbers together.)
+    result = subprocess.run([sys.executable, "-m", "apps.translate", "--model", name, "God spoke to Zorblax."],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Dieu" in result.stdout and "Zorblax" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("name", ["attention-gru", "transformer"])
 def test_shipped_model_has_a_card_with_measured_bleu(name):
     directory = SHIPPED / name
     metrics = json.loads((directory / "metrics.json").read_text())

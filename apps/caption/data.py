@@ -1,0 +1,180 @@
+"""What `--data` names: images with their reference captions (and, for StampScenes, object boxes).
+
+  stamp-scenes      generated StampScenes (`datasets.captions`), the default: `--scenes N` per split,
+                    seed 0; "test" = new scenes of training stamps, "new_stamps" = scenes of stamps
+                    no training scene uses
+  FOLDER            Flickr8k style: images and captions.txt / *.token.txt; split by image
+  FILE.json         COCO style; images beside the file or in --image-dir; split by image
+  tfds              a prepared TFDS `coco_captions` (Karpathy splits; never downloads)
+
+`training_split` gives `train` the cached CNN grids (`apps.caption.features`) with every caption of
+every image; `evaluation_split` gives `eval` the images themselves, which it captions through the
+SavedModel as a user would.
+"""
+
+import sys
+from typing import NamedTuple
+
+import numpy as np
+
+from apps.caption.images import ImageError, read_image
+from apps.common.cli import UserError
+
+STAMP_SCENES = "stamp-scenes"
+TFDS = "tfds"
+SCENE_SEED = 0
+TFDS_SPLITS = {"train": "train", "validation": "val", "test": "test"}
+
+
+class TrainingSplit(NamedTuple):
+    """Grids (N, gh, gw, C) float16 and, per image, its key and reference captions."""
+
+    grids: np.ndarray
+    keys: list
+    captions: list  # N lists of str
+
+    def __len__(self):
+        return len(self.keys)
+
+
+class Example(NamedTuple):
+    """One held-out image: a path or an (H, W, 3) uint8 array, its references, and boxes (or None)."""
+
+    key: str
+    image: object
+    references: list
+    boxes: list | None  # StampScenes: (name, x0, y0, x1, y1) in pixels of `image`
+
+
+def is_stamp_scenes(data):
+    return data in (STAMP_SCENES, "bundled")
+
+
+def scene_count(args, split):
+    """How many StampScenes a split has: --scenes for train and eval, --validation-scenes for validation."""
+    return args.validation_scenes if split == "validation" and args.command == "train" else args.scenes
+
+
+def training_split(args, split, encoder_name, fine_tune_blocks, cache):
+    """The cached grids of one split of --data (computed on the first run), as a `TrainingSplit`."""
+    from apps.caption.encoder import ENCODERS, build_encoder, cached_grid_shape, weights_signature
+    from apps.caption.features import load_or_compute
+
+    size = ENCODERS[encoder_name].image_size
+    key = {"source": _source_key(args), "source_name": _source_name(args.data), "split": split,
+           "encoder": encoder_name, "cut": fine_tune_blocks, "weights": weights_signature(encoder_name),
+           "image_size": size}
+    if is_stamp_scenes(args.data):
+        key["count"] = scene_count(args, split)
+        count, items = key["count"], lambda: _scene_items(split, key["count"], size)
+    elif args.data == TFDS:
+        data = _tfds(args, split)
+        key["count"] = count = int(data.cardinality())
+        items = lambda: ((image, {"key": k, "captions": c}) for k, image, c in _tfds_rows(data, split, size))  # noqa: E731
+    else:
+        pairs = _grouped(args, split)
+        key["count"] = count = len(pairs)
+        items = lambda: _file_items(pairs, size)  # noqa: E731
+    if not count:
+        raise UserError(f"{args.data}: the {split} split has no images")
+    encoder = []  # built on a cache miss only: loading MobileNetV2 takes a second
+
+    def encode(images):
+        if not encoder:
+            encoder.append(build_encoder(encoder_name, fine_tune_blocks))
+        return encoder[0].predict_on_batch(images.astype(np.float32))
+
+    grid_shape = cached_grid_shape(encoder_name, fine_tune_blocks)
+    grids, records = load_or_compute(cache, key, items, count, encode, grid_shape, progress=f"{split} features")
+    if not records:
+        raise UserError(f"{args.data}: no readable image in the {split} split")
+    return TrainingSplit(grids, [r["key"] for r in records], [r["captions"] for r in records])
+
+
+def evaluation_split(args, split, image_size):
+    """The held-out images of one split of --data, as `Example`s."""
+    from datasets.captions import STAMPS_HELD_OUT, iter_stamp_scenes
+
+    if is_stamp_scenes(args.data):
+        scenes = iter_stamp_scenes(split, args.scenes, seed=SCENE_SEED, image_size=image_size)
+        return [Example(s.key, s.image, [s.caption], [tuple(b) for b in s.boxes]) for s in scenes]
+    if split == STAMPS_HELD_OUT:
+        raise UserError(f"--split {STAMPS_HELD_OUT} is a StampScenes split; {args.data} has train, validation, test")
+    if args.data == TFDS:
+        rows = _tfds_rows(_tfds(args, split), split, image_size)
+        return [Example(key, image, captions, None) for key, image, captions in rows]
+    return [Example(image, image, captions, None) for image, captions in _grouped(args, split)]
+
+
+def _scene_items(split, count, size):
+    from datasets.captions import iter_stamp_scenes
+
+    for scene in iter_stamp_scenes(split, count, seed=SCENE_SEED, image_size=size):
+        yield scene.image, {"key": scene.key, "captions": [scene.caption], "boxes": [list(b) for b in scene.boxes]}
+
+
+def _file_items(pairs, size):
+    """(image, record) of each readable image; unreadable ones are skipped with a warning line."""
+    skipped = 0
+    for path, captions in pairs:
+        try:
+            image = read_image(path, size).model_input
+        except ImageError as error:
+            skipped += 1
+            print(f"warning: {error} (skipped)", file=sys.stderr)
+            continue
+        yield image, {"key": path, "captions": captions}
+    if skipped:
+        print(f"warning: {skipped} unreadable images skipped", file=sys.stderr)
+
+
+def _grouped(args, split):
+    """[(image path, [captions])] of a Flickr8k folder or a COCO json, in source order (--max-images first)."""
+    from datasets.captions import load_captions
+
+    try:
+        pairs = load_captions(args.data, split, image_dir=getattr(args, "image_dir", None))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    grouped = {}
+    for image, caption in pairs:
+        grouped.setdefault(image, []).append(caption)
+    limit = getattr(args, "max_images", None)
+    return list(grouped.items())[:limit]
+
+
+def _tfds(args, split):
+    """A prepared TFDS coco_captions split (the first --max-images), as a tf.data.Dataset."""
+    from datasets.captions import coco_captions_dataset
+
+    data = coco_captions_dataset(TFDS_SPLITS[split], data_dir=getattr(args, "data_dir", None))
+    limit = getattr(args, "max_images", None)
+    return data.take(limit) if limit else data
+
+
+def _tfds_rows(data, split, size):
+    """Yields (key, image (S, S, 3) uint8 read like a user's photo, captions), one image in memory at a time."""
+    for index, (image, captions) in enumerate(data.as_numpy_iterator()):
+        yield (f"coco:{split}:{index}", read_image(np.asarray(image, np.uint8), size).model_input,
+               [c.decode("utf-8") for c in captions])
+
+
+def _source_key(args):
+    """What identifies the data of --data for the feature cache."""
+    import os
+
+    if is_stamp_scenes(args.data):
+        return {"kind": STAMP_SCENES, "seed": SCENE_SEED}
+    if args.data == TFDS:
+        return {"kind": TFDS, "data_dir": str(getattr(args, "data_dir", None)),
+                "limit": getattr(args, "max_images", None)}
+    path = os.path.abspath(args.data)
+    stamp = os.stat(path).st_mtime_ns if os.path.exists(path) else None
+    return {"kind": "files", "path": path, "modified": stamp, "image_dir": getattr(args, "image_dir", None),
+            "limit": getattr(args, "max_images", None)}
+
+
+def _source_name(data):
+    import os
+
+    return STAMP_SCENES if is_stamp_scenes(data) else os.path.basename(os.path.normpath(str(data))) or "data"

@@ -1,0 +1,103 @@
+"""`eval`: BLEU-1..4 of greedy and beam captions, and on StampScenes, whether each word looked at its object.
+
+The held-out images go through the exported model exactly as the command line sends them (read
+with Pillow, resized, PNG bytes), so the scores are those of what a user runs. BLEU counts every
+reference of an image (`apps.common.metrics.bleu_by_order`); CIDEr is added when the package
+`pycocoevalcap` is installed. On StampScenes, each generated word that names one of the scene's
+objects is checked against that object's box (`apps.caption.metrics`).
+"""
+
+import functools
+import os
+import sys
+import time
+
+import numpy as np
+
+from apps.caption import metrics
+from apps.caption.encoder import ENCODERS
+from apps.caption.images import ImageError, png_bytes, read_image
+
+
+def evaluate(directory, examples, args, batch_size):
+    """Metrics of the model of `directory` on `examples` (`apps.caption.data.Example`s)."""
+    from apps.common.metrics import bleu_by_order
+    from apps.common.serving import run_in_batches
+
+    spec = ENCODERS[directory.config().get("arguments", {}).get("encoder", "mobilenet_v2")]
+    encoded, kept, unreadable = [], [], 0
+    for example in examples:
+        try:
+            encoded.append(png_bytes(read_image(example.image, spec.image_size).model_input))
+        except ImageError as error:
+            print(f"warning: {error} (left out)", file=sys.stderr)
+            unreadable += 1
+            continue
+        kept.append(example)
+    if not kept:
+        from apps.common.cli import UserError
+
+        raise UserError(f"none of the {len(examples)} images could be read")
+    references = [example.references for example in kept]
+    signature = directory.load_serving().signatures["generate_with_beam"]
+    results = {"unreadable": unreadable} if unreadable else {}
+    beam_rows = None
+    for beam in sorted({1, args.beam}):
+        label = "greedy" if beam == 1 else f"beam{beam}"
+        started = time.time()
+        rows = run_in_batches(signature, encoded, batch_size, "image_bytes", progress=label,
+                              keep=("text", "tokens", "attention"), beam_size=beam)
+        seconds = round(time.time() - started, 1)
+        hypotheses = [row["text"].decode("utf-8") for row in rows]
+        scores = bleu_by_order(hypotheses, references)
+        cider = metrics.cider_score(hypotheses, references)
+        if cider is not None:
+            scores["cider"] = cider
+        if all(example.boxes is not None for example in kept):
+            records = [record for example, row in zip(kept, rows, strict=True)
+                       for record in _object_words(example, row, spec)]
+            scores["attention_in_box"] = metrics.summarize(records)
+        results[label] = {**scores, "seconds": seconds}
+        beam_rows = rows
+    if args.plot:
+        _plot_random(kept, beam_rows, spec, args.plot, args.plot_images, args.plot_seed)
+    return results
+
+
+def _object_words(example, row, spec):
+    words = [token.decode("utf-8") for token in row["tokens"] if token]
+    return metrics.object_word_attention(words, row["attention"], example.boxes, spec.grid, spec.image_size,
+                                         _tokenize)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokenize_cached(text):
+    from datasets.vocabulary import tokenize
+
+    return tuple(tokenize(text))
+
+
+def _tokenize(text):
+    return list(_tokenize_cached(text))
+
+
+def _plot_random(examples, rows, spec, path, count, seed):
+    """Draws `count` held-out images chosen at random (seeded), never picked by their results."""
+    from apps.common.plots import plot_image_attention
+
+    chosen = np.random.default_rng(seed).choice(len(examples), size=min(count, len(examples)), replace=False)
+    stem, suffix = os.path.splitext(path)
+    for number, index in enumerate(sorted(chosen), start=1):
+        example, row = examples[index], rows[index]
+        words = [token.decode("utf-8") for token in row["tokens"] if token]
+        title = row["text"].decode("utf-8")
+        if example.boxes is not None:
+            found = metrics.object_word_attention(words, row["attention"], example.boxes, spec.grid,
+                                                  spec.image_size, _tokenize)
+            inside = sum(record["peak_in_box"] for record in found)
+            title = f"{title}  |  truth: {example.references[0]}  |  peak in box: {inside}/{len(found)} object words"
+        target = f"{stem}-{number}{suffix or '.png'}"
+        picture = read_image(example.image, spec.image_size, keep_display=True).display  # not the CNN's input
+        plot_image_attention(picture, row["attention"][: len(words)], words, target, grid_shape=spec.grid,
+                             title=title)
+        print(f"attention of {example.key} written to {target}", file=sys.stderr)

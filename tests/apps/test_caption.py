@@ -1,0 +1,406 @@
+"""The caption app on tiny configurations: the model's math, the feature cache, training, export, the CLI."""
+
+import io
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from apps.caption.__main__ import main
+from apps.caption.images import read_image
+from apps.caption.model import ShowAttendTell, doubly_stochastic_penalty
+from benchmarks.common import run_measured
+from tests.helpers import run_saved_model_without_project_code
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = ["--encoder", "tiny", "--size", "tiny"]
+GIB = 1024**3
+
+
+def tiny_model(vocab_size=12):
+    model = ShowAttendTell(vocab_size, encoder="tiny", embedding_dim=8, units=8, attention_units=8, dropout=0.0)
+    model([np.zeros((1, 4, 4, 16), "float32"), np.array([[2, 3]])])
+    return model
+
+
+def batch(seed=0):
+    rng = np.random.default_rng(seed)
+    grids = rng.uniform(0, 6, (3, 4, 4, 16)).astype("float32")
+    tokens = np.array([[2, 5, 6, 7], [2, 8, 0, 0], [2, 9, 10, 0]])  # 0 = padding
+    return grids, tokens
+
+
+def cli(*args, stdin=None):
+    """Runs the command in a fresh process, as a user would, and measures its peak memory."""
+    return run_measured([sys.executable, "-m", "apps.caption", *args], cwd=REPO, stdin=stdin, timeout=300)
+
+
+# --- the model's math ----------------------------------------------------------------------------
+
+
+def test_doubly_stochastic_term_is_the_papers():
+    """lambda * sum_i (1 - sum_t alpha_ti)^2 per caption (Xu et al. 2015, eq. 14), padded steps left out."""
+    alpha = np.random.default_rng(0).dirichlet(np.ones(5), size=(2, 3)).astype("float32")  # (B, T, L)
+    mask = np.array([[True, True, True], [True, True, False]])
+    expected = [np.sum((1.0 - alpha[b][mask[b]].sum(axis=0)) ** 2) for b in range(2)]
+    np.testing.assert_allclose(doubly_stochastic_penalty(alpha, mask), expected, rtol=1e-5)
+    # A caption whose attention visits every location exactly once pays nothing.
+    np.testing.assert_allclose(doubly_stochastic_penalty(np.eye(4, dtype="float32")[None]), [0.0], atol=1e-6)
+
+    # What training adds: lambda * the batch's penalties over its real target tokens.
+    model = tiny_model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", attention_penalty=0.5)
+    grids, tokens = batch()
+    model([grids, tokens])
+    [added] = model.losses
+    weights = model.attention_weights(grids, tokens).numpy()
+    penalty = doubly_stochastic_penalty(weights, tokens != 0).numpy().sum()
+    np.testing.assert_allclose(float(added), 0.5 * penalty / (tokens != 0).sum(), rtol=1e-5)
+
+
+def test_attention_sums_to_one_over_locations_and_stepwise_decoding_equals_the_full_pass():
+    model = tiny_model()
+    grids, tokens = batch(1)
+    weights = model.attention_weights(grids, tokens).numpy()
+    assert weights.shape == (3, 4, 16)
+    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-5)
+
+    full = model([grids, tokens], training=False).numpy()
+    state, constants = model.encode(grids)
+    for index in range(tokens.shape[1]):
+        logits, state, outputs = model.step(tf.constant(tokens[:, index]), state, constants, index)
+        real = tokens[:, index] != 0  # after a padded step the full pass carries the state over
+        np.testing.assert_allclose(outputs["attention"].numpy()[real], weights[real, index], atol=1e-5)
+        np.testing.assert_allclose(logits.numpy()[real], full[real, index], atol=1e-5)
+
+
+def test_fine_tuned_top_blocks_start_from_imagenet():
+    from apps.caption.encoder import build_encoder, copy_imagenet_weights, imagenet_mobilenet_v2
+
+    model = ShowAttendTell(10, encoder="mobilenet_v2", fine_tune_blocks=1, embedding_dim=8, units=8,
+                           attention_units=8)
+    model([np.zeros((1, 7, 7, 160), "float32"), np.array([[2, 3]])])
+    copy_imagenet_weights(model.top)
+    images = np.random.default_rng(0).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    below = build_encoder("mobilenet_v2", fine_tune_blocks=1)(images)
+    frozen = build_encoder("mobilenet_v2")(images)
+    np.testing.assert_allclose(model.top(below), frozen, atol=1e-3)
+    trainable = {v.path.split("/")[0] for v in model.top.trainable_variables}
+    assert trainable and not any("BN" in name or "bn" in name for name in trainable)
+    assert imagenet_mobilenet_v2().get_layer("Conv_1").get_weights()[0].shape == (1, 1, 320, 1280)
+
+
+# --- features ------------------------------------------------------------------------------------
+
+
+def test_cached_mobilenet_features_equal_freshly_computed_ones(tmp_path):
+    from apps.caption import data
+    from apps.caption.encoder import build_encoder
+    from datasets.captions import stamp_scenes
+
+    args = SimpleNamespace(data="stamp-scenes", command="train", scenes=3, validation_scenes=3)
+    first = data.training_split(args, "train", "mobilenet_v2", 0, tmp_path)
+    assert first.grids.shape == (3, 7, 7, 1280) and first.grids.dtype == np.float16
+    fresh = build_encoder("mobilenet_v2")(np.stack([s.image for s in stamp_scenes("train", 3)]).astype("float32"))
+    np.testing.assert_allclose(first.grids.astype("float32"), fresh, rtol=2e-3, atol=2e-3)
+    assert [c for [c] in first.captions] == [s.caption for s in stamp_scenes("train", 3)]
+
+    # The second run reads the cache: no encoder is built.
+    import apps.caption.encoder as encoder
+
+    original, encoder.build_encoder = encoder.build_encoder, None  # any use would fail
+    try:
+        again = data.training_split(args, "train", "mobilenet_v2", 0, tmp_path)
+    finally:
+        encoder.build_encoder = original
+    np.testing.assert_array_equal(again.grids, first.grids)
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".npy"]  # nothing partial left
+
+
+def test_a_flickr_style_folder_is_read_grouped_by_image_and_a_bad_image_skipped(tmp_path, capsys):
+    from apps.caption import data
+    from datasets.splits import split_of
+
+    folder = tmp_path / "flickr"
+    (folder / "Images").mkdir(parents=True)
+    rows = ["image,caption"]
+    for index in range(12):
+        Image.new("RGB", (40 + index, 30), (index * 8, 100, 50)).save(folder / "Images" / f"{index}.jpg")
+        rows += [f"{index}.jpg,a photo number {index}", f"{index}.jpg,another caption {index}"]
+    (folder / "Images" / "broken.jpg").write_text("not a jpeg")
+    rows += ["broken.jpg,a broken image"]
+    (folder / "captions.txt").write_text("\n".join(rows) + "\n")
+    args = SimpleNamespace(data=str(folder), command="train", max_images=None, image_dir=None)
+    train = data.training_split(args, "train", "tiny", 0, tmp_path / "cache")
+    expected = [str(folder / "Images" / f"{i}.jpg") for i in range(12) if split_of(f"image:{i}.jpg") == "train"]
+    assert split_of("image:broken.jpg") == "train" and train.keys == expected  # the broken one skipped
+    assert all(len(captions) == 2 for captions in train.captions) and train.grids.shape == (len(expected), 4, 4, 16)
+    assert "broken.jpg: not an image" in capsys.readouterr().err
+
+
+def test_held_out_stamp_scenes_carry_boxes_and_other_sources_have_no_new_stamps_split():
+    from apps.caption import data
+    from apps.common.cli import UserError
+
+    examples = data.evaluation_split(SimpleNamespace(data="stamp-scenes", scenes=2), "new_stamps", 64)
+    assert len(examples) == 2 and all(e.boxes and e.image.shape == (64, 64, 3) for e in examples)
+    with pytest.raises(UserError, match="new_stamps"):
+        data.evaluation_split(SimpleNamespace(data="/some/folder", scenes=2), "new_stamps", 64)
+
+
+# --- images people bring -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def odd_images(tmp_path_factory):
+    from datasets.captions import stamp_scenes
+
+    folder = tmp_path_factory.mktemp("images")
+    scenes = stamp_scenes("test", 2)
+    Image.fromarray(scenes[0].image).save(folder / "scene.png")
+    Image.fromarray(scenes[1].image).save(folder / "scene.jpg", quality=95)
+    for index, scene in enumerate(stamp_scenes("test", 2, image_size=64)):  # the tiny encoder's size
+        Image.fromarray(scene.image).save(folder / f"small-{index}.png")
+    (folder / "text.jpg").write_text("this is not a picture\n")
+    encoded = io.BytesIO()
+    Image.fromarray(scenes[0].image).save(encoded, "JPEG")
+    (folder / "truncated.jpg").write_bytes(encoded.getvalue()[: len(encoded.getvalue()) // 2])
+    rgba = np.zeros((50, 60, 4), np.uint8)
+    rgba[10:40, 10:40] = (255, 0, 0, 255)  # a red square on a transparent page
+    Image.fromarray(rgba).save(folder / "alpha.png")
+    Image.new("L", (80, 50), 90).save(folder / "gray.png")
+    Image.new("CMYK", (64, 48), (0, 255, 255, 0)).save(folder / "cmyk.jpg")  # red in CMYK
+    Image.new("RGB", (1, 1), (10, 200, 30)).save(folder / "one_pixel.png")
+    Image.new("L", (12000, 12000), 128).save(folder / "huge.png", compress_level=1)
+    (folder / "empty").mkdir()
+    (folder / "empty" / "notes.txt").write_text("no images here")
+    return folder
+
+
+def test_every_odd_image_reads_as_the_models_rgb_square(odd_images):
+    for name in ("scene.png", "scene.jpg", "alpha.png", "gray.png", "cmyk.jpg", "one_pixel.png", "huge.png"):
+        image = read_image(str(odd_images / name), 64, keep_display=True)
+        assert image.model_input.shape == (64, 64, 3) and image.model_input.dtype == np.uint8, name
+        assert image.display.ndim == 3 and max(image.display.shape[:2]) <= 512, name
+    alpha = read_image(str(odd_images / "alpha.png"), 60).model_input
+    assert tuple(alpha[2, 2]) == (255, 255, 255) and tuple(alpha[25, 25]) == (255, 0, 0)  # over white
+    cmyk = read_image(str(odd_images / "cmyk.jpg"), 16).model_input.astype(int)
+    assert cmyk[8, 8, 0] > 200 and cmyk[8, 8, 1] < 60  # still red
+    assert tuple(read_image(str(odd_images / "one_pixel.png"), 8).model_input[4, 4]) == (10, 200, 30)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    picture = Image.new("RGB", (40, 20), (0, 0, 255))
+    exif = picture.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees to display
+    picture.save(tmp_path / "portrait.jpg", exif=exif)
+    assert read_image(str(tmp_path / "portrait.jpg"), 8, keep_display=True).display.shape[:2] == (40, 20)
+
+
+# --- attention against boxes -----------------------------------------------------------------------
+
+
+def test_attention_in_box_counts_words_that_name_one_object():
+    from apps.caption.metrics import object_word_attention, summarize
+
+    boxes = [("a red apple", 0, 0, 32, 32), ("a red car", 100, 100, 200, 200), ("a goat", 150, 0, 224, 60)]
+    on_car = np.zeros(49)
+    on_car[4 * 7 + 4] = 1.0  # the cell of rows/columns 128..160: inside the car's box
+    uniform = np.full(49, 1 / 49)
+    words = ["a", "red", "car", "to", "the", "left", "of", "goat"]
+    attention = np.stack([uniform, uniform, on_car, uniform, uniform, uniform, uniform, on_car])
+    records = object_word_attention(words, attention, boxes, (7, 7), 224, str.split)
+    assert [(r["word"], r["object"]) for r in records] == [("car", "a red car"), ("goat", "a goat")]  # not "red"
+    assert records[0]["peak_in_box"] and records[0]["mass_in_box"] > 0.9
+    assert not records[1]["peak_in_box"] and records[1]["mass_in_box"] < 0.1
+    car_share, goat_share = 100 * 100 / 224**2, 74 * 60 / 224**2
+    assert [r["area_share"] for r in records] == pytest.approx([car_share, goat_share])
+    assert summarize(records) == {"object_words": 2, "peak_in_box": 0.5,
+                                  "mass_in_box": round((records[0]["mass_in_box"] + records[1]["mass_in_box"]) / 2,
+                                                       4),
+                                  "area_share": round((car_share + goat_share) / 2, 4)}
+
+
+def test_uniform_attention_puts_the_box_area_share_inside_the_box():
+    """The chance level: attention spread evenly has mass in box = the box's share of the image."""
+    from apps.caption.metrics import object_word_attention
+
+    boxes = [("a goat", 150, 0, 224, 60), ("a red car", 100, 100, 250, 200)]  # the car runs off the image
+    uniform = np.full((2, 49), 1 / 49)
+    records = object_word_attention(["goat", "car"], uniform, boxes, (7, 7), 224, str.split)
+    shares = [74 * 60 / 224**2, 124 * 100 / 224**2]  # the car as the image clips it
+    assert [r["area_share"] for r in records] == pytest.approx(shares)
+    assert [r["mass_in_box"] for r in records] == pytest.approx(shares, rel=1e-4)
+
+
+# --- training, eval, export, the command line ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out, cache = tmp_path_factory.mktemp("model"), tmp_path_factory.mktemp("features")
+    # A few steps at a high rate: enough for short captions (cheap attention plots), not for good ones.
+    status = main(["train", *TINY, "--scenes", "48", "--validation-scenes", "16", "--epochs", "6",
+                   "--batch-size", "16", "--learning-rate", "0.01", "--out", str(out), "--feature-cache", str(cache)])
+    assert status == 0
+    return out
+
+
+def test_training_on_generated_scenes_writes_a_model_directory(trained):
+    for name in ("config.json", "words_vocabulary.txt", "serving", "history.csv"):
+        assert (trained / name).exists(), name
+    config = json.loads((trained / "config.json").read_text())
+    assert config["arguments"]["encoder"] == "tiny" and config["training"]["attention_penalty"] == 1.0
+    assert np.isfinite(config["training"]["final_validation_loss"])
+    words = (trained / "words_vocabulary.txt").read_text().splitlines()
+    assert words[:4] == ["", "[UNK]", "[start]", "[end]"] and "to" in words
+
+
+def test_eval_reports_bleu_greedy_and_beam_and_attention_in_boxes(trained, tmp_path, capsys, monkeypatch):
+    import apps.common.metrics as common_metrics
+    from apps.caption import data
+    from apps.caption.encoder import ENCODERS
+
+    # BLEU-1..4 are `bleu_by_order`'s (worked by hand in tests/apps/test_metrics.py); the spy keeps
+    # what eval gave it: its captions, its references, and the scores.
+    scored, bleu_by_order = [], common_metrics.bleu_by_order
+
+    def spy(hypotheses, references):
+        scores = bleu_by_order(hypotheses, references)
+        scored.append((list(hypotheses), references, dict(scores)))
+        return scores
+
+    monkeypatch.setattr(common_metrics, "bleu_by_order", spy)
+    plot = tmp_path / "plots" / "scenes.png"
+    plot.parent.mkdir()
+    assert main(["eval", "--model-dir", str(trained), "--scenes", "6", "--beam", "2", "--json",
+                 "--plot", str(plot), "--plot-images", "2"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["images"] == 6 and metrics["split"] == "test"
+    scenes = data.evaluation_split(SimpleNamespace(data="stamp-scenes", scenes=6), "test",
+                                   ENCODERS["tiny"].image_size)
+    assert len(scored) == 2  # greedy, then beam 2
+    for label, (hypotheses, references, scores) in zip(("greedy", "beam2"), scored, strict=True):
+        assert len(hypotheses) == 6 and references == [scene.references for scene in scenes]
+        assert {key: metrics[label][key] for key in scores} == scores == {
+            f"bleu{n}": scores[f"bleu{n}"] for n in range(1, 5)}
+        assert set(metrics[label]["attention_in_box"]) == {"object_words", "peak_in_box", "mass_in_box",
+                                                           "area_share"}
+    assert sorted(p.name for p in plot.parent.iterdir()) == ["scenes-1.png", "scenes-2.png"]
+
+    # Eval's greedy caption of each scene is the command line's caption of that image.
+    images = [str(tmp_path / f"scene-{index}.png") for index in range(len(scenes))]
+    for scene, image in zip(scenes, images, strict=True):
+        Image.fromarray(scene.image).save(image)
+    assert main(["--model-dir", str(trained), "--beam", "1", *images]) == 0
+    captions = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert captions == [[image, text] for image, text in zip(images, scored[0][0], strict=True)]
+
+
+def test_the_exported_model_runs_without_our_code_and_captions_as_the_command_line(trained, odd_images, tmp_path):
+    paths = [str(odd_images / "small-0.png"), str(odd_images / "small-1.png")]
+    script = """
+        data = [open(path, "rb").read() for path in sys.argv[2:]]
+        out = loaded.signatures["generate_with_beam"](image_bytes=tf.constant(data), beam_size=tf.constant(2))
+        print(json.dumps({"text": [t.decode() for t in out["text"].numpy()],
+                          "attention": out["attention"].numpy().tolist(),
+                          "tokens": [[t.decode() for t in row] for row in out["tokens"].numpy()]}))
+    """
+    served = run_saved_model_without_project_code(script, trained / "serving", *paths)
+    attention, tokens = np.array(served["attention"]), np.array(served["tokens"])
+    assert attention.shape[0] == 2 and attention.shape[2] == 16  # (B, T, L)
+    real = tokens != ""
+    steps = attention.sum(axis=-1)
+    for row in range(2):  # each generated word's attention sums to 1 over the locations
+        length = int(real[row].sum()) + 1  # and END's
+        np.testing.assert_allclose(steps[row, :length], 1.0, atol=1e-4)
+
+    plot = tmp_path / "attention.png"
+    result = cli("--model-dir", str(trained), "--beam", "2", "--attention", str(plot), *paths)
+    assert result.returncode == 0, result.stderr
+    expected = [[path, text] for path, text in zip(paths, served["text"], strict=True)]
+    assert [line.split("\t") for line in result.stdout.splitlines()] == expected
+    assert all((tmp_path / f"attention-{n}.png").stat().st_size > 1000 for n in (1, 2))
+
+
+def test_the_command_line_captions_odd_images_and_names_each_bad_one(trained, odd_images, capsys):
+    from apps.caption.task import CaptionTask
+    from apps.common.runner import Runner
+
+    good = ["scene.png", "scene.jpg", "alpha.png", "gray.png", "cmyk.jpg", "one_pixel.png", "huge.png"]
+    bad = ["text.jpg", "truncated.jpg", "missing.jpg", "empty"]
+    names = ["text.jpg", *good[:3], "truncated.jpg", "missing.jpg", *good[3:], "empty"]  # bad ones among good
+    listed = "\n".join(str(odd_images / name) for name in names).encode()
+    result = cli("--model-dir", str(trained), "--json", "--beam", "1", "-", stdin=listed)
+    assert result.returncode == 0, result.stderr
+    records = {Path(record["image"]).name: record for record in json.loads(result.stdout)}
+    assert sorted(records) == sorted(names)
+    assert all("caption" in records[name] and "error" not in records[name] for name in good)
+    assert all(0 <= w["peak"][0] <= 1 and 0 <= w["peak"][1] <= 1 for w in records["scene.png"]["words"])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == len(bad) and "Traceback" not in result.stderr, result.stderr
+    for name, reason in zip(bad, ("not an image", "truncated", "no such file", "no images"), strict=True):
+        assert reason in records[name]["error"] and any(name in line and reason in line for line in errors)
+    assert result.peak_bytes < 1.5 * GIB  # the 12000 x 12000 image included
+
+    nothing = Runner(CaptionTask()).run(["--model-dir", str(trained), *(str(odd_images / name) for name in bad)])
+    out, err = capsys.readouterr()
+    assert nothing == 2 and out == "" and len(err.strip().splitlines()) == len(bad)
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "nothing to caption"),
+    (["--beam", "0", "x.png"], "expected a positive integer, got 0"),
+    (["train", "--encoder", "resnet"], "invalid choice"),
+    (["export", "--out", "/etc/passwd"], "/etc/passwd exists and is not a directory"),
+    (["train", "--encoder", "tiny", "--fine-tune-blocks", "1"], "only mobilenet_v2 can fine-tune"),
+    (["train", "--data", "/nonexistent/captions"], "/nonexistent/captions"),
+    (["eval", "--model-dir", "/nonexistent/model"], "does not exist"),
+])
+def test_usage_errors_are_one_line_and_exit_2(args, message, capsys):
+    from apps.caption.task import CaptionTask
+    from apps.common.runner import Runner
+
+    assert Runner(CaptionTask()).run(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.strip().startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_shipped_model_is_a_one_line_error(capsys, odd_images):
+    from apps.caption.task import SHIPPED, CaptionTask
+    from apps.common.runner import Runner
+
+    if (SHIPPED / "stamp-scenes").exists():
+        pytest.skip("the model is shipped")
+    assert Runner(CaptionTask()).run([str(odd_images / "scene.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "stamp-scenes" in err and len(err.splitlines()) == 1
+
+
+def test_the_shipped_model_captions_a_fixture_image(odd_images):
+    from apps.caption.task import SHIPPED
+
+    if not (SHIPPED / "stamp-scenes").exists():
+        pytest.skip("no shipped caption model yet")
+    result = cli("--json", str(odd_images / "scene.png"))
+    assert result.returncode == 0, result.stderr
+    [record] = json.loads(result.stdout)
+    assert record["caption"].strip() and "[" not in record["caption"]
+
+
+def test_the_shipped_model_has_a_card_with_measured_scores():
+    from apps.caption.task import SHIPPED
+
+    directory = SHIPPED / "stamp-scenes"
+    if not (directory / "metrics.json").exists():
+        pytest.skip("no shipped caption model yet")
+    metrics = json.loads((directory / "metrics.json").read_text())
+    card = (directory / "README.md").read_text()
+    for label in ("greedy", "beam4"):
+        assert f"{metrics[label]['bleu4']:.2f}" in card  # the card quotes the measured numbers
+    assert "python -m apps.caption train" in card
