@@ -33,7 +33,6 @@ from apps.caption.encoder import ENCODERS, build_encoder  # noqa: E402
 from apps.caption.images import png_bytes  # noqa: E402
 from apps.caption.task import PAD_ID, START, UNKNOWN_ID, CaptionTask  # noqa: E402
 from apps.common.decoding import GreedySampler, decode, suppress_tokens  # noqa: E402
-from apps.common.model_directory import ModelDirectory  # noqa: E402
 from apps.common.runner import Runner  # noqa: E402
 from apps.common.task import DEFAULT_BEAM_SIZE  # noqa: E402
 from datasets.captions import stamp_scenes  # noqa: E402
@@ -121,7 +120,7 @@ def main():
 
     task = CaptionTask()
     runner = Runner(task)
-    directory = ModelDirectory(args.model_dir, task.vocabulary_names) if args.model_dir else \
+    directory = task.directory(args.model_dir) if args.model_dir else \
         runner.shipped_directory(task.default_model)
     config = directory.config()
     encoder_name = config["arguments"].get("encoder", "mobilenet_v2")

@@ -21,7 +21,6 @@ runtime.quiet_tensorflow()
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from apps.common.model_directory import ModelDirectory  # noqa: E402
 from apps.common.runner import Runner  # noqa: E402
 from apps.generate.task import GenerationTask  # noqa: E402
 
@@ -55,7 +54,7 @@ def main():
     args = parser.parse_args()
 
     task = GenerationTask()
-    directory = ModelDirectory(args.model_dir, task.vocabulary_names)
+    directory = task.directory(args.model_dir)
     model = Runner(task).load_model(directory)
     ids_of = {c: i for i, c in enumerate(directory.vocabulary("characters"))}
     server = task.build_server(model, directory.vocabularies(), directory.config())

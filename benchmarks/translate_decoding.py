@@ -22,7 +22,6 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from apps.common.decoding import GreedySampler, decode, suppress_tokens  # noqa: E402
-from apps.common.model_directory import ModelDirectory  # noqa: E402
 from apps.common.runner import Runner  # noqa: E402
 from apps.common.task import DEFAULT_BEAM_SIZE  # noqa: E402
 from apps.translate.task import START, TranslationTask  # noqa: E402
@@ -63,7 +62,7 @@ def main():
 
     task = TranslationTask()
     runner = Runner(task)
-    directory = ModelDirectory(args.model_dir, task.vocabulary_names) if args.model_dir else \
+    directory = task.directory(args.model_dir) if args.model_dir else \
         runner.shipped_directory(args.model)
     model, config = runner.load_model(directory), directory.config()
     source_vectorizer = vectorizer_from_vocabulary(directory.vocabulary("source"))

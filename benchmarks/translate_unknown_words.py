@@ -5,13 +5,16 @@ Variants (same weights; `apps/translate/casing.py`):
   cased     the cased vocabulary, [UNK] never output
   copy-any  the cased vocabulary, each [UNK] output replaced by its most attended source word
   copy      the same, but [UNK] is output only where that source word is itself unknown
+  glossary  copy, and a copied word outside the source vocabulary is translated by the model
+            directory's glossary where it has one (`upgrade --glossary freedict`)
 
 For each corpus of the bundled data: BLEU case-insensitive and cased, and the share of names
 and numbers kept in sentences with an unknown source word. Choose on `--split validation`.
 
     python -m benchmarks.translate_unknown_words --model-dir DIR [--split validation] [--beam 4]
 
-DIR must hold a cased vocabulary (`python -m apps.translate upgrade --model-dir DIR` writes it).
+DIR must hold a cased vocabulary (`python -m apps.translate upgrade --model-dir DIR` writes it), and
+a glossary for the glossary variant.
 """
 
 import argparse
@@ -19,8 +22,8 @@ import time
 
 from benchmarks.common import write_table
 
-VARIANTS = ("lower", "cased", "copy-any", "copy")
-CORPORA = ("bible", "wesnoth", "tuxpaint")
+VARIANTS = ("lower", "cased", "copy-any", "copy", "glossary")
+CORPORA = ("bible", "wesnoth", "tuxpaint", "modern")
 
 
 def main():
@@ -35,24 +38,25 @@ def main():
     args = parser.parse_args()
 
     from apps.common.metrics import corpus_scores
-    from apps.common.model_directory import ModelDirectory
     from apps.common.runner import Runner
-    from apps.translate.casing import CASED_VOCABULARY, names_and_numbers_kept
+    from apps.translate.casing import CASED_VOCABULARY, GLOSSARY, names_and_numbers_kept
     from apps.translate.task import TranslationTask
     from datasets.translation import load_translation_pairs
 
     task = TranslationTask()
     runner = Runner(task)
-    directory = ModelDirectory(args.model_dir, task.vocabulary_names)
+    directory = task.directory(args.model_dir)
     config, vocabularies = directory.config(), directory.vocabularies()
     model = runner.load_model(directory)
-    lower = {k: v for k, v in vocabularies.items() if k != CASED_VOCABULARY}
-    servers = {
-        "lower": task.build_server(model, lower, config, unknown_words="suppress"),
-        "cased": task.build_server(model, vocabularies, config, unknown_words="suppress"),
-        "copy-any": task.build_server(model, vocabularies, config, unknown_words="copy-any"),
-        "copy": task.build_server(model, vocabularies, config, unknown_words="copy"),
-    }
+    if "glossary" in args.variants and GLOSSARY not in vocabularies:
+        parser.error(f"{args.model_dir} has no glossary: python -m apps.translate upgrade --model-dir "
+                     f"{args.model_dir} --glossary freedict")
+    plain = {k: v for k, v in vocabularies.items() if k != GLOSSARY}
+    lower = {k: v for k, v in plain.items() if k != CASED_VOCABULARY}
+    settings = {"lower": (lower, "suppress"), "cased": (plain, "suppress"), "copy-any": (plain, "copy-any"),
+                "copy": (plain, "copy"), "glossary": (vocabularies, "copy")}
+    servers = {variant: task.build_server(model, settings[variant][0], config, unknown_words=settings[variant][1])
+               for variant in args.variants}
     rows, records = [], []
     for corpus in args.corpora:
         pairs = load_translation_pairs(corpus, args.split)[: args.limit]

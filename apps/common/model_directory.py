@@ -38,11 +38,14 @@ class ModelDirectory:
         path: str, the directory.
         vocabulary_names: the vocabularies the app keeps, e.g. ("source", "target") for
             source_vocabulary.txt and target_vocabulary.txt.
+        optional_names: vocabularies a directory may lack (a model of an older version, or one
+            trained without them): `vocabularies()` holds those present, and writes those given.
     """
 
-    def __init__(self, path, vocabulary_names=()):
+    def __init__(self, path, vocabulary_names=(), optional_names=()):
         self.path = str(path)
         self.vocabulary_names = tuple(vocabulary_names)
+        self.optional_names = tuple(optional_names)
 
     def file(self, name):
         return os.path.join(self.path, name)
@@ -78,7 +81,8 @@ class ModelDirectory:
         return vocabulary
 
     def vocabularies(self):
-        return {name: self.vocabulary(name) for name in self.vocabulary_names}
+        present = [name for name in self.optional_names if os.path.isfile(self.file(vocabulary_file(name)))]
+        return {name: self.vocabulary(name) for name in (*self.vocabulary_names, *present)}
 
     def check(self):
         """Raises a `UserError` naming the first missing or damaged part; returns the config."""
@@ -201,6 +205,9 @@ class ModelDirectory:
 
         for name in self.vocabulary_names:
             save_vocabulary(vocabularies[name], self.file(vocabulary_file(name)))
+        for name in self.optional_names:
+            if name in vocabularies:
+                save_vocabulary(vocabularies[name], self.file(vocabulary_file(name)))
 
     def has_vocabularies(self):
         return bool(self.vocabulary_names) and all(

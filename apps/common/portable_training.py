@@ -24,7 +24,7 @@ import numpy as np
 
 from apps.common import cli
 from apps.common.cli import UserError, positive_int
-from apps.common.model_directory import HISTORY_FILE, ModelDirectory, vocabulary_file, write_json
+from apps.common.model_directory import HISTORY_FILE, vocabulary_file, write_json
 from apps.common.task import with_args
 
 FIELDS_FILE, PACK_FILE, FIT_FILE, WEIGHTS_FILE = "fields.npz", "pack.json", "fit.json", "model.weights.h5"
@@ -60,7 +60,7 @@ def pack(runner, args):
     examples = {split: task.load_split(args, split) for split in SPLITS}
     if not all(examples.values()):
         raise UserError(f"{args.data}: too few {task.example_noun} for a train and a validation split")
-    out = ModelDirectory(args.out, task.vocabulary_names)
+    out = task.directory(args.out)
     out.create()
     vocabularies = task.build_vocabularies(examples["train"], args)
     out.write_vocabularies(vocabularies)
@@ -199,12 +199,12 @@ def fit(runner, args):
     )
     if not train_data.batches or not validation_data.batches:
         raise UserError(f"--data {args.data}: fewer training {task.example_noun} than one batch of {args.batch_size}")
-    vocabularies = ModelDirectory(args.data, task.vocabulary_names).vocabularies()
+    vocabularies = task.directory(args.data).vocabularies()
     arguments = task.model_arguments(args)
     model = task.build_model(args.model, arguments, vocabularies)
     task.compile(model, args.model, args)
 
-    out = ModelDirectory(args.out, task.vocabulary_names)
+    out = task.directory(args.out)
     out.create()
     callbacks = training_callbacks(out.path, args.patience, args.max_minutes, tensorboard=False)
     started = time.time()
@@ -255,7 +255,7 @@ def _read_json(path):
 
 def adopt(runner, args):
     task = runner.task
-    fitted = ModelDirectory(args.fitted, task.vocabulary_names)
+    fitted = task.directory(args.fitted)
     record = _read_json(fitted.file(FIT_FILE))
     missing = [key for key in FIT_KEYS if key not in record]
     missing += [name for name in (WEIGHTS_FILE, HISTORY_FILE, *map(vocabulary_file, task.vocabulary_names))
@@ -267,7 +267,7 @@ def adopt(runner, args):
     vocabularies = fitted.vocabularies()
     model = task.build_model(record["architecture"], record["arguments"], vocabularies)
     model.load_weights(fitted.file(WEIGHTS_FILE))
-    out = ModelDirectory(args.out, task.vocabulary_names)
+    out = task.directory(args.out)
     config = runner.model_config(record["architecture"], record["arguments"], model, record["training"])
     runner.save(out, model, config, vocabularies)
     shutil.copy(fitted.file(HISTORY_FILE), out.path)

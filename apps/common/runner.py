@@ -25,7 +25,7 @@ import time
 
 from apps.common import cli
 from apps.common.cli import ArgumentParser, UserError, positive_int
-from apps.common.model_directory import ModelDirectory, weight_names
+from apps.common.model_directory import weight_names
 from apps.common.task import with_args
 
 MAX_BEAM = 16
@@ -111,6 +111,13 @@ class Runner:
             "starts afresh (a learning-rate warm-up restarts), so a lower --learning-rate suits a model that "
             "is already trained",
         )
+        if task.can_grow_vocabularies():
+            train.add_argument(
+                "--add-words", type=positive_int, metavar="N",
+                help="with --init-from: append up to N of the training data's most frequent words that the "
+                "model does not know (seen at least twice) to each vocabulary. They start as [UNK] does, so "
+                "the model starts out computing what the one it comes from did",
+            )
         from apps.common.training import STRATEGIES
 
         train.add_argument("--strategy", choices=STRATEGIES, default="default",
@@ -171,13 +178,13 @@ class Runner:
     def model_directory(self, args):
         """The directory of --model-dir, else of the shipped --model."""
         if getattr(args, "model_dir", None):
-            return ModelDirectory(args.model_dir, self.task.vocabulary_names)
+            return self.task.directory(args.model_dir)
         if not self.task.shipped_models:
             raise UserError("--model-dir is required: this app ships no trained model yet")
         return self.shipped_directory(args.model)
 
     def shipped_directory(self, name):
-        return ModelDirectory(self.task.shipped_dir / name, self.task.vocabulary_names)
+        return self.task.directory(self.task.shipped_dir / name)
 
     def load_model(self, directory):
         """The Keras model of a model directory (weights read back from its SavedModel)."""
@@ -202,11 +209,13 @@ class Runner:
 
     def train(self, args):
         from apps.common import training
+        from apps.common.vocabulary_growth import grow_weights
+        from datasets.vocabulary import OOV_TOKEN
 
         task = self.task
         # First: a multi-worker strategy must exist before TensorFlow runs any op.
         strategy = training.make_strategy(args.strategy)
-        out = ModelDirectory(args.out or os.path.join("runs", args.model), task.vocabulary_names)
+        out = task.directory(args.out or os.path.join("runs", args.model))
         out.create()
         splits = {split: task.load_split(args, split) for split in ("train", "validation")}
         noun = task.example_noun
@@ -218,7 +227,16 @@ class Runner:
         # A resumed run must see the vocabularies of the run it resumes, and a model started
         # from another's weights the vocabularies those weights index.
         initial = self.initial_model(args) if args.init_from else None
-        if initial:
+        add_words = getattr(args, "add_words", None)
+        if add_words and not initial:
+            raise UserError("--add-words grows the vocabularies of a trained model: give --init-from")
+        added = {}
+        if initial and add_words:
+            vocabularies = task.grown_vocabularies(initial["vocabularies"], splits["train"], add_words)
+            added = {name: len(vocabularies[name]) - len(initial["vocabularies"][name])
+                     for name in task.vocabulary_names}
+            print("words added: " + ", ".join(f"{name} {count}" for name, count in added.items()), file=sys.stderr)
+        elif initial:
             vocabularies = initial["vocabularies"]
         elif out.has_vocabularies():
             vocabularies = out.vocabularies()
@@ -239,7 +257,11 @@ class Runner:
         with strategy.scope():
             model = task.build_model(args.model, arguments, vocabularies)
             if initial:
-                model.set_weights(initial["model"].get_weights())
+                weights = initial["model"].get_weights()
+                if added:
+                    unknown_index = vocabularies[task.vocabulary_names[0]].index(OOV_TOKEN)
+                    weights = grow_weights(weights, [weight.shape for weight in model.weights], unknown_index)
+                model.set_weights(weights)
             else:
                 task.initialize(model, vocabularies, args)
             task.compile(model, args.model, args)
@@ -248,6 +270,7 @@ class Runner:
         history = model.fit(train_data, validation_data=validation_data, epochs=args.epochs, callbacks=callbacks)
         record = training.run_record(
             self.command_line(), history, started, data=args.data, **task.training_record(args),
+            **({"added_words": added} if added else {}),
             **{noun: {split: len(examples) for split, examples in splits.items()}},
         )
         config = self.model_config(args.model, arguments, model, record, initial and initial["config"],
@@ -305,7 +328,7 @@ class Runner:
 
     def initial_model(self, args):
         """The model of --init-from, checked to be the architecture and size being trained."""
-        directory = ModelDirectory(args.init_from, self.task.vocabulary_names)
+        directory = self.task.directory(args.init_from)
         config = directory.config()
         wanted = {"architecture": args.model, "arguments": self.task.model_arguments(args)}
         found = {"architecture": config.get("architecture"), "arguments": config.get("arguments")}

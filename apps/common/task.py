@@ -38,6 +38,7 @@ class Task:
             (the command line reads the names without importing Keras); `architecture(name)`
             gives the class.
         vocabulary_names: the vocabularies a model directory keeps (`<name>_vocabulary.txt`).
+        optional_vocabulary_names: vocabularies a model directory may keep (older ones lack them).
         input_name: the serving signature's input ("text", "image_bytes").
         decoding: "beam" (the default command and `export` take --beam, the config records the
             beam and length penalty), "sample" (the default command takes --temperature, --top-k,
@@ -66,6 +67,7 @@ class Task:
     default_model = None
     presets = {}
     vocabulary_names = ()
+    optional_vocabulary_names = ()
     input_name = "text"
     decoding = "beam"
     batch_size = 32
@@ -99,6 +101,12 @@ class Task:
     def add_eval_arguments(self, parser):
         """Options of `eval` beyond --model, --model-dir, --split, --limit, --json, --write."""
 
+    def directory(self, path):
+        """The `ModelDirectory` at `path`, with this app's vocabularies."""
+        from apps.common.model_directory import ModelDirectory
+
+        return ModelDirectory(path, self.vocabulary_names, self.optional_vocabulary_names)
+
     # --- data ------------------------------------------------------------------------------------
 
     def load_split(self, args, split):
@@ -108,6 +116,16 @@ class Task:
     def build_vocabularies(self, train_examples, args):
         """{name: list of tokens} from the training examples only."""
         raise NotImplementedError
+
+    def grown_vocabularies(self, vocabularies, train_examples, count):
+        """`train --init-from --add-words`: `vocabularies` with up to `count` of the training
+        examples' most frequent unknown tokens appended to each vocabulary the model indexes
+        (`apps.common.vocabulary_growth.grown_vocabulary`). Old tokens keep their ids. An app
+        whose models can grow overrides this; `train` offers --add-words only then."""
+        raise NotImplementedError
+
+    def can_grow_vocabularies(self):
+        return type(self).grown_vocabularies is not Task.grown_vocabularies
 
     def encode(self, examples, vocabularies, args=None):
         """Examples -> fields: a tuple of lists of int id sequences, one list per field.

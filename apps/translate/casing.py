@@ -12,6 +12,12 @@ output its capitals and its rare words back, both inside the exported graph (pla
     allowed to emit [UNK] where it learnt that a rare word goes, and each [UNK] becomes the
     source word (as typed, case kept) that the decoder attended to most at that step. Names and
     numbers the vocabularies never saw come through unchanged ("Jane", "1850").
+  * A glossary for unknown words (Luong et al.'s dictionary fallback): when the copied source
+    word is outside the source vocabulary and a bilingual glossary knows it, its translation
+    replaces the copy ("September" -> "septembre", "Africa" -> "Afrique"). A capitalised word,
+    even one opening the sentence, is taken for a name unless its French is capitalised too (a
+    place) or it is a month or a day, which English capitalises and French does not: "Jack" stays
+    "Jack" although the glossary has "jack" -> "bambin".
 """
 
 import collections
@@ -23,6 +29,11 @@ ENGLISH_SENTENCE_OPENERS = (".", "!", "?", ":", '"', "(")
 # After these a French sentence (or quoted speech) starts with a capital.
 INNER_SENTENCE_OPENERS = (".", "!", "?", "…", "«", ":")
 CASED_VOCABULARY = "cased_target"  # the model directory's cased_target_vocabulary.txt
+GLOSSARY = "glossary"  # the model directory's glossary_vocabulary.txt: "english<TAB>french" a line
+MONTHS_AND_DAYS = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+)
 
 
 def cased_vocabulary(target_vocabulary, french_texts):
@@ -55,12 +66,67 @@ def _best_form(token, counts):
     return max(counts, key=lambda form: (counts[form], form == token))
 
 
-def copy_unknown_words(unknown_id, source_tokens="source_tokens"):
-    """A `SequenceServer` `rewrite_tokens`: each [UNK] output becomes its most attended source token.
+def glossary_entries(pairs):
+    """Glossary lines "english<TAB>french" from (english, french) dictionary pairs: one-word
+    headwords, lower case, each with its first French equivalent (the dictionary's most usual).
+    An entry whose French is its English but for accents and case ("paris" -> "Pâris") is left
+    out: copying the word as typed is as good or better."""
+    import unicodedata
+
+    def plain(text):
+        return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
+
+    first = {}
+    for english, french in pairs:
+        english, french = english.strip().lower(), french.strip()
+        if english and french and len(english.split()) == 1 and "\t" not in french + english:
+            first.setdefault(english, french)
+    return [f"{english}\t{french}" for english, french in sorted(first.items()) if plain(french) != english]
+
+
+class Glossary:
+    """The glossary entries for the source words a model does not know, as a lookup layer.
+
+    Args:
+        entries: "english<TAB>french" lines (`glossary_entries`).
+        source_vocabulary: the model's source vocabulary: words in it are the model's to translate.
+    """
+
+    def __init__(self, entries, source_vocabulary):
+        import keras
+
+        known = set(source_vocabulary)
+        pairs = [entry.split("\t", 1) for entry in entries]
+        pairs = [(english, french) for english, french in pairs if english not in known]
+        self.size = len(pairs)
+        # Index 0 for a word not in the glossary, i + 1 for entry i.
+        self.lookup = keras.layers.StringLookup(vocabulary=[english for english, _ in pairs] or ["\t"],
+                                                num_oov_indices=1, mask_token=None, name="glossary")
+        self.translations = ["", *(french for _, french in pairs)]
+        self.capitalized = [False, *(french[:1].isupper() for _, french in pairs)]
+
+    def translate(self, words):
+        """(B, L) words as typed -> (B, L) their translations, "" where none applies (not in the
+        glossary, or a capitalised word whose French is not capitalised: see the module)."""
+        import tensorflow as tf
+
+        names = tf.strings.regex_full_match(words, r"\p{Lu}.*") & tf.not_equal(words, "I")
+        lower = tf.strings.lower(words, encoding="utf-8")
+        index = tf.cast(self.lookup(lower), tf.int32)
+        french = tf.gather(tf.constant(self.translations), index)
+        place = tf.gather(tf.constant(self.capitalized), index)
+        month_or_day = tf.reduce_any(tf.equal(lower[..., None], list(MONTHS_AND_DAYS)), axis=-1)
+        return tf.where((index > 0) & (~names | place | month_or_day), french, "")
+
+
+def copy_unknown_words(unknown_id, source_tokens="source_tokens", glossary=None):
+    """A `SequenceServer` `rewrite_tokens`: each [UNK] output becomes its most attended source token,
+    or that token's translation if `glossary` (a `Glossary`) has one.
 
     Args:
         unknown_id: the target vocabulary's [UNK] id.
         source_tokens: the passthrough entry with the (B, S) source tokens, as typed.
+        glossary: a `Glossary` or None.
     """
     import tensorflow as tf
 
@@ -70,6 +136,9 @@ def copy_unknown_words(unknown_id, source_tokens="source_tokens"):
         width = tf.shape(source)[1]
         aligned = tf.argmax(attention[:, :, :width], axis=-1, output_type=tf.int32)  # (B, L)
         copied = tf.gather(source, aligned, batch_dims=1)
+        if glossary is not None:
+            translated = tf.gather(glossary.translate(source), aligned, batch_dims=1)
+            copied = tf.where(tf.equal(translated, ""), copied, translated)
         return tf.where(tf.equal(ids, unknown_id), copied, tokens)
 
     return rewrite
@@ -112,11 +181,17 @@ def copyable_source_words(ids, tokens, source_unknown_id=1):
     """
     import tensorflow as tf
 
+    number = tf.strings.regex_full_match(tokens, r".*\pN.*")
+    return tf.equal(ids, source_unknown_id) | english_names(tokens) | number
+
+
+def english_names(tokens):
+    """(B, S) bool: capitalised English words that do not open a sentence, "I" aside."""
+    import tensorflow as tf
+
     previous = tf.pad(tokens[:, :-1], [[0, 0], [1, 0]])  # "" before the first word: it opens
     opens_sentence = tf.reduce_any(tf.equal(previous[..., None], ["", *ENGLISH_SENTENCE_OPENERS]), axis=-1)
-    name = tf.strings.regex_full_match(tokens, r"\p{Lu}.*") & ~opens_sentence & tf.not_equal(tokens, "I")
-    number = tf.strings.regex_full_match(tokens, r".*\pN.*")
-    return tf.equal(ids, source_unknown_id) | name | number
+    return tf.strings.regex_full_match(tokens, r"\p{Lu}.*") & ~opens_sentence & tf.not_equal(tokens, "I")
 
 
 def unknown_only_at_copyable_words(unknown_id):

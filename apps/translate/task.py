@@ -4,6 +4,7 @@ Everything else (the commands, model directories, training set-up, serving) is t
 runner's (`apps.common`). Module level imports no TensorFlow: `fit` may run on JAX.
 """
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 from apps.common import cli
 from apps.common.cli import positive_int
 from apps.common.task import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY, Task
-from apps.translate.casing import CASED_VOCABULARY
+from apps.translate.casing import CASED_VOCABULARY, GLOSSARY
 from apps.translate.presets import PRESETS
 
 START, END = "[start]", "[end]"
@@ -67,6 +68,8 @@ class TranslationTask(Task):
     presets = PRESETS
     # The model indexes source and target; cased_target gives each target id its cased form (casing.py).
     vocabulary_names = ("source", "target", CASED_VOCABULARY)
+    # "english<TAB>french" lines for unknown source words (`upgrade --glossary`; casing.py).
+    optional_vocabulary_names = (GLOSSARY,)
 
     # --- command line ----------------------------------------------------------------------------
 
@@ -111,6 +114,19 @@ class TranslationTask(Task):
                                   max_tokens=args.vocabulary_size).get_vocabulary()
         cased = cased_vocabulary(target, [french for _, french in train_pairs])
         return {"source": source.get_vocabulary(), "target": target, CASED_VOCABULARY: cased}
+
+    def grown_vocabularies(self, vocabularies, train_pairs, count):
+        """The source and target vocabularies with up to `count` new words each from `train_pairs`;
+        the cased forms are found again for the grown target vocabulary."""
+        from apps.common.vocabulary_growth import grown_vocabulary
+        from apps.translate.casing import cased_vocabulary
+        from datasets.vocabulary import tokenize_many
+
+        source = grown_vocabulary(vocabularies["source"], tokenize_many([e for e, _ in train_pairs]), count)
+        target = grown_vocabulary(vocabularies["target"], tokenize_many([f for _, f in train_pairs]), count)
+        cased = cased_vocabulary(target, [french for _, french in train_pairs])
+        kept = {GLOSSARY: vocabularies[GLOSSARY]} if GLOSSARY in vocabularies else {}
+        return {"source": source, "target": target, CASED_VOCABULARY: cased, **kept}
 
     def encode(self, pairs, vocabularies):
         """(source ids cut to MAX_SOURCE_TOKENS, "[start] french [end]" ids), lists of id lists."""
@@ -167,9 +183,16 @@ class TranslationTask(Task):
             "copy-any"   emitted wherever the model likes, replaced by the most attended word
                          (Luong et al. 2015);
             "suppress"   never emitted.
+        With "copy" or "copy-any", a glossary in `vocabularies` translates a copied word that the
+        source vocabulary lacks (casing.py).
         """
         from apps.common.serving import TEXT, SequenceServer, capitalize_first
-        from apps.translate.casing import capitalize_sentence_starts, copy_unknown_words, unknown_only_at_copyable_words
+        from apps.translate.casing import (
+            Glossary,
+            capitalize_sentence_starts,
+            copy_unknown_words,
+            unknown_only_at_copyable_words,
+        )
         from apps.translate.model import PAD_ID
         from datasets.vocabulary import OOV_TOKEN, vectorizer_from_vocabulary
 
@@ -179,6 +202,8 @@ class TranslationTask(Task):
         cased = CASED_VOCABULARY in vocabularies
         policy = unknown_words or config.get("unknown_words", "suppress")
         copy = policy in ("copy", "copy-any")
+        glossary = Glossary(vocabularies[GLOSSARY], vocabularies["source"]) if copy and GLOSSARY in vocabularies \
+            else None
         return SequenceServer(
             model,
             _preprocess(source_vectorizer, start_id),
@@ -189,9 +214,9 @@ class TranslationTask(Task):
             postprocess=None if cased else capitalize_first,  # a cased model capitalises as its source does
             beam_size=beam_size or config.get("beam_size", DEFAULT_BEAM_SIZE),
             length_penalty=config.get("length_penalty", DEFAULT_LENGTH_PENALTY),
-            preprocess_layers=[source_vectorizer],
+            preprocess_layers=[source_vectorizer, *([glossary.lookup] if glossary else [])],
             suppressed_ids=(PAD_ID, start_id) if copy else (PAD_ID, unknown_id, start_id),  # never outputs
-            rewrite_tokens=_rewrites(copy_unknown_words(unknown_id) if copy else None,
+            rewrite_tokens=_rewrites(copy_unknown_words(unknown_id, glossary=glossary) if copy else None,
                                      capitalize_sentence_starts() if cased else None),
             constrain_step=unknown_only_at_copyable_words(unknown_id) if policy == "copy" else None,
         )
@@ -273,8 +298,13 @@ class TranslationTask(Task):
                                 help="copy: a rare output word becomes the unknown source word it attends to; "
                                 "copy-any: copy wherever the model outputs [UNK]; suppress: never output [UNK]")
             parser.add_argument("--data", help="the model's training data (default: what its config.json names)")
+            parser.add_argument("--glossary", choices=("freedict", "none"),
+                                help="freedict: translate unknown source words with FreeDict's English-French "
+                                "glossary (GPL-2+, `make data` fetches it); none: remove the glossary "
+                                "(default: keep what the directory has)")
 
-        return {"upgrade": ("give a model directory of an older version its cased vocabulary and re-export it",
+        return {"upgrade": ("give a model directory of an older version its cased vocabulary, or a glossary, "
+                            "and re-export it",
                             arguments, _upgrade)}
 
 
@@ -293,7 +323,7 @@ def _rewrites(*rewrites):
 def _upgrade(runner, args):
     """`upgrade`: the cased vocabulary from the model's training split, then a fresh SavedModel."""
     from apps.common.model_directory import vocabulary_file
-    from apps.translate.casing import cased_vocabulary
+    from apps.translate.casing import cased_vocabulary, glossary_entries
     from datasets.translation import load_translation_pairs
     from datasets.vocabulary import save_vocabulary
 
@@ -305,11 +335,20 @@ def _upgrade(runner, args):
     cased = cased_vocabulary(directory.vocabulary("target"), [french for _, french in pairs])
     save_vocabulary(cased, directory.file(vocabulary_file(CASED_VOCABULARY)))
     config = {**config, "unknown_words": args.unknown_words}
+    glossary = directory.file(vocabulary_file(GLOSSARY))
+    if args.glossary == "freedict":
+        entries = glossary_entries(load_translation_pairs("freedict", "train"))
+        save_vocabulary(entries, glossary)
+        config["glossary"] = f"FreeDict English-French, training split: {len(entries)} one-word headwords"
+    elif args.glossary == "none" and os.path.exists(glossary):
+        os.remove(glossary)
+        config.pop("glossary", None)
     vocabularies = directory.vocabularies()
     directory.save(config, vocabularies, runner.task.build_server(runner.load_model(directory), vocabularies, config))
     changed = sum(c != t for c, t in zip(cased, vocabularies["target"], strict=True))
+    glossary = f"; glossary: {len(vocabularies[GLOSSARY])} entries" if GLOSSARY in vocabularies else ""
     print(f"{directory.path}: {changed} of {len(cased)} target words have a cased form; "
-          f"unknown words: {args.unknown_words}", file=sys.stderr)
+          f"unknown words: {args.unknown_words}{glossary}", file=sys.stderr)
     return 0
 
 

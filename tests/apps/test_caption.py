@@ -95,6 +95,16 @@ def test_fine_tuned_top_blocks_start_from_imagenet():
     assert imagenet_mobilenet_v2().get_layer("Conv_1").get_weights()[0].shape == (1, 1, 320, 1280)
 
 
+def test_the_fine_grid_is_mobilenets_last_14x14_layer():
+    from apps.caption.encoder import build_encoder, imagenet_mobilenet_v2
+
+    images = np.random.default_rng(0).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    fine = build_encoder("mobilenet_v2_14x14")(images)
+    assert tuple(fine.shape) == (1, 14, 14, 576)
+    # The next layer, block 13's depthwise convolution with stride 2, halves it to 7 x 7.
+    assert tuple(imagenet_mobilenet_v2().get_layer("block_13_depthwise").output.shape) == (None, 7, 7, 576)
+
+
 # --- features ------------------------------------------------------------------------------------
 
 
@@ -220,10 +230,25 @@ def test_attention_in_box_counts_words_that_name_one_object():
     assert not records[1]["peak_in_box"] and records[1]["mass_in_box"] < 0.1
     car_share, goat_share = 100 * 100 / 224**2, 74 * 60 / 224**2
     assert [r["area_share"] for r in records] == pytest.approx([car_share, goat_share])
+    # Cell centres at 16, 48, ..., 208: 3 x 3 inside the car's box, 2 x 2 inside the goat's.
+    assert [r["peak_chance"] for r in records] == pytest.approx([9 / 49, 4 / 49])
     assert summarize(records) == {"object_words": 2, "peak_in_box": 0.5,
+                                  "peak_chance": round((9 / 49 + 4 / 49) / 2, 4),
                                   "mass_in_box": round((records[0]["mass_in_box"] + records[1]["mass_in_box"]) / 2,
                                                        4),
                                   "area_share": round((car_share + goat_share) / 2, 4)}
+
+
+def test_the_peak_is_the_centre_of_the_highest_cell_even_at_the_border():
+    """Upsampling moves a border cell's maximum to the image's edge; the peak must stay in the cell."""
+    from apps.caption.metrics import attention_peak, object_word_attention
+
+    corner, edge = np.zeros(49), np.zeros(49)
+    corner[0], edge[6 * 7 + 4] = 1.0, 1.0  # row 0 column 0; row 6 column 4
+    assert attention_peak(corner, (7, 7), 224, 224) == (16, 16)
+    assert attention_peak(edge, (7, 7), 224, 224) == (144, 208)
+    boxes = [("a goat", 130, 195, 160, 220)]  # around the centre of cell (6, 4), clear of the image's edge
+    assert object_word_attention(["goat"], edge[None], boxes, (7, 7), 224, str.split)[0]["peak_in_box"]
 
 
 def test_uniform_attention_puts_the_box_area_share_inside_the_box():
@@ -289,7 +314,7 @@ def test_eval_reports_bleu_greedy_and_beam_and_attention_in_boxes(trained, tmp_p
         assert len(hypotheses) == 6 and references == [scene.references for scene in scenes]
         assert {key: metrics[label][key] for key in scores} == scores == {
             f"bleu{n}": scores[f"bleu{n}"] for n in range(1, 5)}
-        assert set(metrics[label]["attention_in_box"]) == {"object_words", "peak_in_box", "mass_in_box",
+        assert set(metrics[label]["attention_in_box"]) == {"object_words", "peak_in_box", "peak_chance", "mass_in_box",
                                                            "area_share"}
     assert sorted(p.name for p in plot.parent.iterdir()) == ["scenes-1.png", "scenes-2.png"]
 

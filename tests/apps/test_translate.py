@@ -84,6 +84,29 @@ def test_export_reloads_without_our_code_and_matches(trained, tmp_path):
     assert expected[2] == b""  # empty input, empty translation
 
 
+def test_a_model_with_a_glossary_exports_and_runs_without_our_code(trained, tmp_path):
+    import shutil
+
+    from apps.translate.task import TranslationTask
+
+    task = TranslationTask()
+    shutil.copytree(trained, tmp_path / "model")
+    (tmp_path / "model" / "glossary_vocabulary.txt").write_text("robot\trobot\nsnow\tneige\n", encoding="utf-8")
+    directory = task.directory(tmp_path / "model")
+    assert directory.vocabularies()["glossary"] == ["robot\trobot", "snow\tneige"]
+    config = {**directory.config(), "unknown_words": "copy"}
+    server = task.build_server(_trained_model(directory.path), directory.vocabularies(), config)
+    sentences = ["The snow sleeps.", "I am cold."]
+    expected = [t.decode() for t in server.serving_default(tf.constant(sentences))["text"].numpy()]
+    (tmp_path / "model" / "config.json").write_text(json.dumps(config))
+    assert main(["export", "--model-dir", str(tmp_path / "model"), "--out", str(tmp_path / "exported")]) == 0
+    script = """
+        out = loaded.signatures["serving_default"](text=tf.constant(json.loads(sys.argv[2])))
+        print(json.dumps([t.decode() for t in out["text"].numpy()]))
+    """
+    assert run_saved_model_without_project_code(script, tmp_path / "exported", json.dumps(sentences)) == expected
+
+
 def test_saved_model_cli_can_run_it(trained):
     cli_path = Path(sys.executable).parent / "saved_model_cli"
     result = subprocess.run(
@@ -320,3 +343,30 @@ def test_init_from_a_different_architecture_is_a_clear_error(trained, anki_file,
     assert result.returncode == 2 and b"Traceback" not in result.stderr
     assert lines[-1].startswith(f"error: --init-from {trained} holds {config['architecture']} ")
     assert f"--model {other} --size tiny trains {other}" in lines[-1]
+
+
+def test_add_words_grows_both_vocabularies_and_keeps_the_old_ids(trained, tmp_path):
+    config = json.loads((trained / "config.json").read_text())
+    # Some pairs go to the validation split: the new words are in enough of them to be seen twice in training.
+    new_pairs = PAIRS + [(f"The robot {i} sings.", f"Le robot {i} chante.") for i in range(8)]
+    data = tmp_path / "new.txt"
+    data.write_text("".join(f"{en}\t{fr}\tCC-BY 2.0 (France)\n" for en, fr in new_pairs), encoding="utf-8")
+    out = tmp_path / "grown"
+    status = main(["train", "--data", str(data), "--model", config["architecture"], "--size", "tiny",
+                   "--epochs", "1", "--batch-size", "16", "--learning-rate", "1e-12", "--init-from", str(trained),
+                   "--add-words", "10", "--out", str(out)])
+    assert status == 0
+    for name, added in (("source", ["robot", "sings"]), ("target", ["chante", "robot"])):
+        old = (trained / f"{name}_vocabulary.txt").read_text().splitlines()
+        grown = (out / f"{name}_vocabulary.txt").read_text().splitlines()
+        assert grown == old + added
+    assert json.loads((out / "config.json").read_text())["training"]["added_words"] == {
+        "source": 2, "target": 2, "cased_target": 2}
+    assert _trained_model(out).count_params() > _trained_model(trained).count_params()
+
+
+def test_add_words_needs_a_model_to_grow(anki_file, tmp_path):
+    result = cli("train", "--data", str(anki_file), "--size", "tiny", "--add-words", "5", "--out", str(tmp_path / "x"))
+    assert result.returncode == 2 and b"Traceback" not in result.stderr
+    assert result.stderr.decode().splitlines()[-1] == (
+        "error: --add-words grows the vocabularies of a trained model: give --init-from")

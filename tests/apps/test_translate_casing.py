@@ -4,10 +4,12 @@ import numpy as np
 import tensorflow as tf
 
 from apps.translate.casing import (
+    Glossary,
     capitalize_sentence_starts,
     cased_vocabulary,
     copy_unknown_words,
     copyable_source_words,
+    glossary_entries,
     names_and_numbers_kept,
     unknown_only_at_copyable_words,
 )
@@ -89,3 +91,25 @@ def test_copying_is_allowed_only_where_the_attended_source_word_is_copyable():
     logits, _, _ = constrained(tf.zeros([2], tf.int32), (), constants, 0)
     assert logits[0, unknown_id] == 0.0 and logits[1, unknown_id] < -1e8  # copy at a copyable word only
     assert np.all(logits.numpy()[:, 2:] == 0.0)
+
+
+def test_glossary_entries_keep_one_word_headwords_and_their_first_translation():
+    pairs = [("station", "gare"), ("station", "station"), ("Paris", "Pâris"), ("in front of", "devant"),
+             ("September", "septembre"), ("globe", "globe")]
+    # "paris" -> "Pâris" and "globe" -> "globe" are copies but for accents and case: copying does as well.
+    assert glossary_entries(pairs) == ["september\tseptembre", "station\tgare"]
+
+
+def test_the_glossary_translates_unknown_copied_words_but_not_names():
+    entries = ["africa\tAfrique", "jack\tbambin", "september\tseptembre", "station\tgare", "went\tallé"]
+    glossary = Glossary(entries, source_vocabulary=["", "[UNK]", "went", "to"])
+    assert glossary.size == 4  # "went" is the model's to translate
+    rewrite = copy_unknown_words(1, glossary=glossary)
+    source = tf.constant([["Jack", "went", "to", "Africa", "in", "September", "by", "station", "Bob"]])
+    attention = np.zeros((1, 5, 9), np.float32)
+    for output, word in enumerate([0, 3, 5, 7, 8]):
+        attention[0, output, word] = 1.0
+    ids = tf.constant([[1, 1, 1, 1, 1]])
+    out = rewrite(ids, tf.fill([1, 5], "[UNK]"), {"attention": tf.constant(attention)}, {"source_tokens": source})
+    # A name stays (even opening the sentence); a place and a month are translated, as is a common word.
+    assert [t.decode() for t in out.numpy()[0]] == ["Jack", "Afrique", "septembre", "gare", "Bob"]
