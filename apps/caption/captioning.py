@@ -94,7 +94,7 @@ def _record(path, outputs, row, spec):
     for position, word in enumerate(words):
         weights = outputs["attention"][row][position]
         x, y = attention_peak(weights, spec.grid, size, size)
-        located.append({"word": word, "peak": [round((x + 0.5) / size, 3), round((y + 0.5) / size, 3)],
+        located.append({"word": word, "peak": [round(x / size, 3), round(y / size, 3)],
                         "weight": round(float(np.max(weights)), 4)})
     return {"image": path, "caption": outputs["text"][row].decode("utf-8"),
             "score": round(float(outputs["score"][row]), 4), "words": located}

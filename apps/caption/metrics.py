@@ -39,16 +39,16 @@ def attention_map(weights, grid_shape, height, width):
 
 def attention_peak(weights, grid_shape, height, width):
     """(x, y) pixel at the centre of the grid cell where (L,) `weights` is highest."""
-    rows, columns = grid_shape
-    row, column = divmod(int(np.argmax(np.asarray(weights)[: rows * columns])), columns)
-    return int((column + 0.5) * width / columns), int((row + 0.5) * height / rows)
+    x, y = cell_centres(grid_shape, height, width)[int(np.argmax(np.asarray(weights)[: grid_shape[0] * grid_shape[1]]))]
+    return int(x), int(y)
 
 
 def cell_centres(grid_shape, height, width):
-    """(x, y) pixel centres of the grid's cells, row by row: (gh * gw, 2)."""
-    rows, columns = grid_shape
-    return np.array([attention_peak(np.eye(rows * columns)[cell], grid_shape, height, width)
-                     for cell in range(rows * columns)])
+    """(x, y) pixel centres of the grid's cells, row by row: (gh * gw, 2) ints."""
+    rows, columns = np.divmod(np.arange(grid_shape[0] * grid_shape[1]), grid_shape[1])
+    x = (columns + 0.5) * width / grid_shape[1]
+    y = (rows + 0.5) * height / grid_shape[0]
+    return np.stack([x, y], axis=-1).astype(int)
 
 
 def name_words(name, tokenize):

@@ -205,9 +205,12 @@ class ModelDirectory:
 
         for name in self.vocabulary_names:
             save_vocabulary(vocabularies[name], self.file(vocabulary_file(name)))
-        for name in self.optional_names:
+        for name in self.optional_names:  # one left from an earlier model in this directory goes
+            path = self.file(vocabulary_file(name))
             if name in vocabularies:
-                save_vocabulary(vocabularies[name], self.file(vocabulary_file(name)))
+                save_vocabulary(vocabularies[name], path)
+            elif os.path.exists(path):
+                os.remove(path)
 
     def has_vocabularies(self):
         return bool(self.vocabulary_names) and all(

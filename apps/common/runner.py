@@ -115,8 +115,10 @@ class Runner:
             train.add_argument(
                 "--add-words", type=positive_int, metavar="N",
                 help="with --init-from: append up to N of the training data's most frequent words that the "
-                "model does not know (seen at least twice) to each vocabulary. They start as [UNK] does, so "
-                "the model starts out computing what the one it comes from did",
+                "model does not know (seen at least twice) to each vocabulary. They start as [UNK] does: "
+                "with an output bias the model starts out computing what the one it comes from did, [UNK]'s "
+                "probability shared with the new words (a tied output embedding, which has no bias, gives "
+                "each new word [UNK]'s logit instead)",
             )
         from apps.common.training import STRATEGIES
 

@@ -23,7 +23,11 @@ UNKNOWN_WORDS = ("copy", "copy-any", "suppress")  # see `TranslationTask.build_s
 FEW_SENTENCES = 64  # up to this many, start fast rather than optimise the graph
 
 # Tokens are joined with spaces, then French typography is restored.
+# An elided word before a consonant is written in full: a copied or glossary word can follow an
+# elision the model chose for a vowel ("d' coffee" -> "de coffee"); h is left alone (l'homme).
+_CONSONANT = "[b-df-gj-np-tv-xzB-DF-GJ-NP-TV-XZ]"  # not h (l'homme), not y (il n'y a)
 FRENCH_CLEANUPS = (
+    (rf"\b([dDjJlLmMnNsStTcC]|[qQ]u)' ({_CONSONANT})", r"\1e \2"),
     (r" ([.,)\]…])", r"\1"),  # no space before . , ) ]
     (r"([(\[]) ", r"\1"),  # none after ( [
     (r"(\pL)' ", r"\1'"),  # elision: "l' homme" -> "l'homme"
@@ -124,7 +128,9 @@ class TranslationTask(Task):
 
         source = grown_vocabulary(vocabularies["source"], tokenize_many([e for e, _ in train_pairs]), count)
         target = grown_vocabulary(vocabularies["target"], tokenize_many([f for _, f in train_pairs]), count)
-        cased = cased_vocabulary(target, [french for _, french in train_pairs])
+        # Old words keep their cased forms (the new data may lack them); new words get theirs.
+        old = len(vocabularies["target"])
+        cased = vocabularies[CASED_VOCABULARY] + cased_vocabulary(target[old:], [french for _, french in train_pairs])
         kept = {GLOSSARY: vocabularies[GLOSSARY]} if GLOSSARY in vocabularies else {}
         return {"source": source, "target": target, CASED_VOCABULARY: cased, **kept}
 
@@ -340,8 +346,9 @@ def _upgrade(runner, args):
         entries = glossary_entries(load_translation_pairs("freedict", "train"))
         save_vocabulary(entries, glossary)
         config["glossary"] = f"FreeDict English-French, training split: {len(entries)} one-word headwords"
-    elif args.glossary == "none" and os.path.exists(glossary):
-        os.remove(glossary)
+    elif args.glossary == "none":
+        if os.path.exists(glossary):
+            os.remove(glossary)
         config.pop("glossary", None)
     vocabularies = directory.vocabularies()
     directory.save(config, vocabularies, runner.task.build_server(runner.load_model(directory), vocabularies, config))

@@ -304,6 +304,11 @@ def test_french_detokenisation_restores_typography():
     words = tf.constant([["va", "-", "t", "-", "il", "à", "l'", "école", "(", "demain", ")", "?"]])
     text = join_tokens(words, tf.constant([12]), cleanups=FRENCH_CLEANUPS).numpy()[0].decode()
     assert text == "va-t-il à l'école (demain) ?"
+    words = tf.constant([["d'", "coffee", "qu'", "Lyon", "l'", "homme", "L'", "Sunday", "d'", "Africa"]])
+    text = join_tokens(words, tf.constant([10]), cleanups=FRENCH_CLEANUPS).numpy()[0].decode()
+    assert text == "de coffee que Lyon l'homme Le Sunday d'Africa"  # elision only before a vowel or h
+    words = tf.constant([["il", "n'", "y", "a", "pas", "d'", "York"]])
+    assert join_tokens(words, tf.constant([7]), cleanups=FRENCH_CLEANUPS).numpy()[0].decode() == "il n'y a pas d'York"
 
 
 def _trained_model(path):
@@ -360,6 +365,8 @@ def test_add_words_grows_both_vocabularies_and_keeps_the_old_ids(trained, tmp_pa
         old = (trained / f"{name}_vocabulary.txt").read_text().splitlines()
         grown = (out / f"{name}_vocabulary.txt").read_text().splitlines()
         assert grown == old + added
+    old_cased = (trained / "cased_target_vocabulary.txt").read_text().splitlines()
+    assert (out / "cased_target_vocabulary.txt").read_text().splitlines() == old_cased + ["chante", "robot"]
     assert json.loads((out / "config.json").read_text())["training"]["added_words"] == {
         "source": 2, "target": 2, "cased_target": 2}
     assert _trained_model(out).count_params() > _trained_model(trained).count_params()
