@@ -217,8 +217,11 @@ class Runner:
         task = self.task
         # First: a multi-worker strategy must exist before TensorFlow runs any op.
         strategy = training.make_strategy(args.strategy)
+        replicas = strategy.num_replicas_in_sync
+        if args.batch_size % replicas:
+            raise UserError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} replicas")
+        # Created only once the data has loaded: a command that fails on its input leaves nothing behind.
         out = task.directory(args.out or os.path.join("runs", args.model))
-        out.create()
         splits = {split: task.load_split(args, split) for split in ("train", "validation")}
         noun = task.example_noun
         if not splits["train"] or not splits["validation"]:
@@ -244,11 +247,9 @@ class Runner:
             vocabularies = out.vocabularies()
         else:
             vocabularies = task.build_vocabularies(splits["train"], args)
+        out.create()
         out.write_vocabularies(vocabularies)
 
-        replicas = strategy.num_replicas_in_sync
-        if args.batch_size % replicas:
-            raise UserError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} replicas")
         # Keras averages the first batch over replicas before training, which needs equal shares:
         # with several replicas, every training batch is full.
         train_data = self.dataset(splits["train"], vocabularies, args.batch_size, shuffle=True,

@@ -387,13 +387,15 @@ def test_the_command_line_captions_odd_images_and_names_each_bad_one(trained, od
     (["train", "--data", "/nonexistent/captions"], "/nonexistent/captions"),
     (["eval", "--model-dir", "/nonexistent/model"], "does not exist"),
 ])
-def test_usage_errors_are_one_line_and_exit_2(args, message, capsys):
+def test_usage_errors_are_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
     from apps.caption.task import CaptionTask
     from apps.common.runner import Runner
 
+    monkeypatch.chdir(tmp_path)
     assert Runner(CaptionTask()).run(args) == 2
     err = capsys.readouterr().err
     assert message in err and err.strip().startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # a failed train leaves no empty runs/<model> behind
 
 
 def test_a_missing_shipped_model_is_a_one_line_error(capsys, odd_images):
@@ -428,4 +430,5 @@ def test_the_shipped_model_has_a_card_with_measured_scores():
     card = (directory / "README.md").read_text()
     for label in ("greedy", "beam4"):
         assert f"{metrics[label]['bleu4']:.2f}" in card  # the card quotes the measured numbers
+        assert f"{100 * metrics[label]['attention_in_box']['peak_in_box']:.1f}%" in card
     assert "python -m apps.caption train" in card
