@@ -5,8 +5,8 @@ Variants (same weights; `apps/translate/casing.py`):
   cased     the cased vocabulary, [UNK] never output
   copy-any  the cased vocabulary, each [UNK] output replaced by its most attended source word
   copy      the same, but [UNK] is output only where that source word is itself unknown
-  glossary  copy, and a copied word outside the source vocabulary is translated by the model
-            directory's glossary where it has one (`upgrade --glossary freedict`)
+  glossary  copy, and a copied word outside the source vocabulary (or a place, month or day) is
+            translated by the model directory's glossary where it has one (`upgrade --glossary freedict`)
 
 For each corpus of the bundled data: BLEU case-insensitive and cased, and the share of names
 and numbers kept in sentences with an unknown source word. Choose on `--split validation`.

@@ -14,7 +14,9 @@ output its capitals and its rare words back, both inside the exported graph (pla
     numbers the vocabularies never saw come through unchanged ("Jane", "1850").
   * A glossary for unknown words (Luong et al.'s dictionary fallback): when the copied source
     word is outside the source vocabulary and a bilingual glossary knows it, its translation
-    replaces the copy ("September" -> "septembre", "Africa" -> "Afrique"). A capitalised word,
+    replaces the copy ("September" -> "septembre", "Africa" -> "Afrique"); so it does for a place,
+    a month or a day the model knows but copies as a name (a word seen a few times, whose
+    translation the model has not learnt). A capitalised word,
     even one opening the sentence, is taken for a name unless its French is capitalised too (a
     place) or it is a month or a day, which English capitalises and French does not: "Jack" stays
     "Jack" although the glossary has "jack" -> "bambin".
@@ -89,7 +91,8 @@ class Glossary:
 
     Args:
         entries: "english<TAB>french" lines (`glossary_entries`).
-        source_vocabulary: the model's source vocabulary: words in it are the model's to translate.
+        source_vocabulary: the model's source vocabulary: words in it are the model's to translate,
+            except places, months and days, which it may copy as names.
     """
 
     def __init__(self, entries, source_vocabulary):
@@ -97,7 +100,8 @@ class Glossary:
 
         known = set(source_vocabulary)
         pairs = [entry.split("\t", 1) for entry in entries]
-        pairs = [(english, french) for english, french in pairs if english not in known]
+        pairs = [(english, french) for english, french in pairs
+                 if english not in known or french[:1].isupper() or english in MONTHS_AND_DAYS]
         self.size = len(pairs)
         # Index 0 for a word not in the glossary, i + 1 for entry i.
         self.lookup = keras.layers.StringLookup(vocabulary=[english for english, _ in pairs] or ["\t"],
