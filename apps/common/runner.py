@@ -220,7 +220,6 @@ class Runner:
         replicas = strategy.num_replicas_in_sync
         if args.batch_size % replicas:
             raise UserError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} replicas")
-        # Created only once the data has loaded: a command that fails on its input leaves nothing behind.
         out = task.directory(args.out or os.path.join("runs", args.model))
         splits = {split: task.load_split(args, split) for split in ("train", "validation")}
         noun = task.example_noun
@@ -247,6 +246,7 @@ class Runner:
             vocabularies = out.vocabularies()
         else:
             vocabularies = task.build_vocabularies(splits["train"], args)
+        # Created only once the data has loaded: a command that fails on its input leaves nothing behind.
         out.create()
         out.write_vocabularies(vocabularies)
 

@@ -100,14 +100,16 @@ class Glossary:
 
         known = set(source_vocabulary)
         pairs = [entry.split("\t", 1) for entry in entries]
-        pairs = [(english, french) for english, french in pairs
-                 if english not in known or french[:1].isupper() or english in MONTHS_AND_DAYS]
+        # A place, month or day is translated even where the English is capitalised (module docstring).
+        pairs = [(english, french, french[:1].isupper() or english in MONTHS_AND_DAYS) for english, french in pairs]
+        pairs = [(english, french, for_names) for english, french, for_names in pairs
+                 if english not in known or for_names]
         self.size = len(pairs)
         # Index 0 for a word not in the glossary, i + 1 for entry i.
-        self.lookup = keras.layers.StringLookup(vocabulary=[english for english, _ in pairs] or ["\t"],
+        self.lookup = keras.layers.StringLookup(vocabulary=[english for english, _, _ in pairs] or ["\t"],
                                                 num_oov_indices=1, mask_token=None, name="glossary")
-        self.translations = ["", *(french for _, french in pairs)]
-        self.capitalized = [False, *(french[:1].isupper() for _, french in pairs)]
+        self.translations = ["", *(french for _, french, _ in pairs)]
+        self.for_names = [False, *(for_names for _, _, for_names in pairs)]
 
     def translate(self, words):
         """(B, L) words as typed -> (B, L) their translations, "" where none applies (not in the
@@ -115,12 +117,10 @@ class Glossary:
         import tensorflow as tf
 
         names = tf.strings.regex_full_match(words, r"\p{Lu}.*") & tf.not_equal(words, "I")
-        lower = tf.strings.lower(words, encoding="utf-8")
-        index = tf.cast(self.lookup(lower), tf.int32)
+        index = tf.cast(self.lookup(tf.strings.lower(words, encoding="utf-8")), tf.int32)
         french = tf.gather(tf.constant(self.translations), index)
-        place = tf.gather(tf.constant(self.capitalized), index)
-        month_or_day = tf.reduce_any(tf.equal(lower[..., None], list(MONTHS_AND_DAYS)), axis=-1)
-        return tf.where((index > 0) & (~names | place | month_or_day), french, "")
+        for_names = tf.gather(tf.constant(self.for_names), index)
+        return tf.where((index > 0) & (~names | for_names), french, "")
 
 
 def copy_unknown_words(unknown_id, source_tokens="source_tokens", glossary=None):
