@@ -295,9 +295,13 @@ class ClassifierServer(_Server):
 
 
 def export_server(server, path):
-    """Writes `server` as a SavedModel with every signature it has."""
-    signatures = {name: function.get_concrete_function() for name, function in server.signatures().items()}
-    tf.saved_model.save(server, path, signatures=signatures)
+    """Writes `server` as a SavedModel with every signature it has.
+
+    The signatures go in as tf.functions, traced by `save` itself: a concrete function traced
+    before `save` is a different trace from the one `save` makes of the same attribute, and the
+    SavedModel then holds (and every load reads) each decode graph twice.
+    """
+    tf.saved_model.save(server, path, signatures=server.signatures())
 
 
 def run_in_batches(signature, inputs, batch_size, input_name, progress=None, keep=None, **settings):

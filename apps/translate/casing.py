@@ -6,7 +6,11 @@ output its capitals and its rare words back, both inside the exported graph (pla
   * Truecasing. `cased_vocabulary` maps each lower-case target token to the form it most often
     has *inside* a training sentence ("noé" -> "Noé", "dieu" -> "Dieu", "le" -> "le"), where a
     capital means a name rather than a sentence start. The server reads its output tokens from
-    this list instead of the lower-case one; `capitalize_first` then does the sentence start.
+    this list instead of the lower-case one; `capitalize_sentence_starts` then does the sentence
+    starts. Where the word before decides (a bigram truecaser, Lita et al. 2003, "tRuEcasIng"),
+    `cased_bigrams` lists the form a word most often has after a given word when it differs from
+    its usual one: "le fils" -> "le Fils", "saint esprit" -> "saint Esprit", "mon seigneur" ->
+    "mon seigneur" (usually "Seigneur").
   * Copying unknown words (Luong et al. 2015, "Addressing the rare word problem in neural
     machine translation", the PosUnk idea with the attention as the alignment): the model is
     allowed to emit [UNK] where it learnt that a rare word goes, and each [UNK] becomes the
@@ -31,6 +35,7 @@ ENGLISH_SENTENCE_OPENERS = (".", "!", "?", ":", '"', "(")
 # After these a French sentence (or quoted speech) starts with a capital.
 INNER_SENTENCE_OPENERS = (".", "!", "?", "…", "«", ":")
 CASED_VOCABULARY = "cased_target"  # the model directory's cased_target_vocabulary.txt
+CASED_BIGRAMS = "cased_bigrams"  # cased_bigrams_vocabulary.txt: "previous<TAB>word<TAB>Form" a line
 GLOSSARY = "glossary"  # the model directory's glossary_vocabulary.txt: "english<TAB>french" a line
 MONTHS_AND_DAYS = (
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -49,9 +54,40 @@ def cased_vocabulary(target_vocabulary, french_texts):
         list of str, as long as `target_vocabulary`; a token never seen mid-sentence keeps its
         lower-case form; ties go to the lower-case form.
     """
+    forms, _ = _mid_sentence_forms(french_texts)
+    return [_best_form(token, forms.get(token)) for token in target_vocabulary]
+
+
+def cased_bigrams(cased_vocabulary, target_vocabulary, french_texts, min_count=2):
+    """Lines "previous<TAB>word<TAB>Form": the most frequent mid-sentence form of a target word after
+    a given previous word, where it differs from the word's form in `cased_vocabulary`.
+
+    Args:
+        cased_vocabulary, target_vocabulary: aligned lists (`cased_vocabulary`).
+        french_texts: the training split's French sentences, cased.
+        min_count: the fewest times the two words must be seen together.
+
+    Only a word (with a letter) counts as the previous token: after punctuation, a capital is a
+    layout of one source (the Louis Segond Bible opens each line of a poem with one), not French.
+    """
+    _, after = _mid_sentence_forms(french_texts)
+    usual = dict(zip(target_vocabulary, cased_vocabulary, strict=True))
+    lines = []
+    for (previous, word), counts in sorted(after.items()):
+        if word in usual and sum(counts.values()) >= min_count and any(c.isalpha() for c in previous):
+            form = _best_form(word, counts)
+            if form != usual[word]:
+                lines.append(f"{previous}\t{word}\t{form}")
+    return lines
+
+
+def _mid_sentence_forms(french_texts):
+    """Counts of each lower-case token's cased forms inside a sentence: per token, and per
+    (previous token, token)."""
     from datasets.vocabulary import tokenize_many
 
     forms = collections.defaultdict(collections.Counter)
+    after = collections.defaultdict(collections.Counter)
     lower, cased = tokenize_many(french_texts), tokenize_many(french_texts, lowercase=False)
     for lower_tokens, cased_tokens in zip(lower, cased, strict=True):
         if len(lower_tokens) != len(cased_tokens):  # lower-casing changed a token boundary: rare
@@ -59,7 +95,8 @@ def cased_vocabulary(target_vocabulary, french_texts):
         for position in range(1, len(cased_tokens)):
             if cased_tokens[position - 1] not in SENTENCE_OPENERS:
                 forms[lower_tokens[position]][cased_tokens[position]] += 1
-    return [_best_form(token, forms.get(token)) for token in target_vocabulary]
+                after[lower_tokens[position - 1], lower_tokens[position]][cased_tokens[position]] += 1
+    return forms, after
 
 
 def _best_form(token, counts):
@@ -146,6 +183,33 @@ def copy_unknown_words(unknown_id, source_tokens="source_tokens", glossary=None)
         return tf.where(tf.equal(ids, unknown_id), copied, tokens)
 
     return rewrite
+
+
+class CasedBigrams:
+    """`cased_bigrams` lines as a lookup layer, and the `rewrite_tokens` that applies them."""
+
+    def __init__(self, lines):
+        import keras
+
+        entries = [line.split("\t") for line in lines]
+        # Index 0 for a pair not listed, i + 1 for entry i.
+        self.lookup = keras.layers.StringLookup(vocabulary=[f"{p}\t{w}" for p, w, _ in entries] or ["\t"],
+                                                num_oov_indices=1, mask_token=None, name="cased_bigrams")
+        self.forms = ["", *(form for _, _, form in entries)]
+
+    def rewrite(self, unknown_id):
+        """A `rewrite_tokens`: each output token but a copied one ([UNK]) takes the form listed
+        for it after the token before, if any."""
+        import tensorflow as tf
+
+        def rewrite(ids, tokens, outputs, passthrough):
+            lower = tf.strings.lower(tokens, encoding="utf-8")
+            previous = tf.pad(lower[:, :-1], [[0, 0], [1, 0]])
+            index = tf.cast(self.lookup(tf.strings.join([previous, lower], separator="\t")), tf.int32)
+            form = tf.gather(tf.constant(self.forms), index)
+            return tf.where((index > 0) & tf.not_equal(ids, unknown_id), form, tokens)
+
+        return rewrite
 
 
 def capitalize_sentence_starts(openers=INNER_SENTENCE_OPENERS, source_tokens="source_tokens"):

@@ -12,7 +12,7 @@ from pathlib import Path
 from apps.common import cli
 from apps.common.cli import positive_int
 from apps.common.task import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY, Task
-from apps.translate.casing import CASED_VOCABULARY, GLOSSARY
+from apps.translate.casing import CASED_BIGRAMS, CASED_VOCABULARY, GLOSSARY
 from apps.translate.presets import PRESETS
 
 START, END = "[start]", "[end]"
@@ -72,8 +72,9 @@ class TranslationTask(Task):
     presets = PRESETS
     # The model indexes source and target; cased_target gives each target id its cased form (casing.py).
     vocabulary_names = ("source", "target", CASED_VOCABULARY)
-    # "english<TAB>french" lines for unknown source words (`upgrade --glossary`; casing.py).
-    optional_vocabulary_names = (GLOSSARY,)
+    # "english<TAB>french" lines for unknown source words (`upgrade --glossary`), and the forms a
+    # word takes after a given word ("le fils" -> "le Fils"), which older models lack (casing.py).
+    optional_vocabulary_names = (GLOSSARY, CASED_BIGRAMS)
 
     # --- command line ----------------------------------------------------------------------------
 
@@ -117,7 +118,8 @@ class TranslationTask(Task):
         target = build_vectorizer([target_text(french) for _, french in train_pairs],
                                   max_tokens=args.vocabulary_size).get_vocabulary()
         cased = cased_vocabulary(target, [french for _, french in train_pairs])
-        return {"source": source.get_vocabulary(), "target": target, CASED_VOCABULARY: cased}
+        return {"source": source.get_vocabulary(), "target": target, CASED_VOCABULARY: cased,
+                **_bigrams(cased, target, train_pairs)}
 
     def grown_vocabularies(self, vocabularies, train_pairs, count):
         """The source and target vocabularies with up to `count` new words each from `train_pairs`;
@@ -132,7 +134,8 @@ class TranslationTask(Task):
         old = len(vocabularies["target"])
         cased = vocabularies[CASED_VOCABULARY] + cased_vocabulary(target[old:], [french for _, french in train_pairs])
         kept = {GLOSSARY: vocabularies[GLOSSARY]} if GLOSSARY in vocabularies else {}
-        return {"source": source, "target": target, CASED_VOCABULARY: cased, **kept}
+        return {"source": source, "target": target, CASED_VOCABULARY: cased, **kept,
+                **_bigrams(cased, target, train_pairs)}
 
     def encode(self, pairs, vocabularies):
         """(source ids cut to MAX_SOURCE_TOKENS, "[start] french [end]" ids), lists of id lists."""
@@ -194,6 +197,7 @@ class TranslationTask(Task):
         """
         from apps.common.serving import TEXT, SequenceServer, capitalize_first
         from apps.translate.casing import (
+            CasedBigrams,
             Glossary,
             capitalize_sentence_starts,
             copy_unknown_words,
@@ -210,6 +214,7 @@ class TranslationTask(Task):
         copy = policy in ("copy", "copy-any")
         glossary = Glossary(vocabularies[GLOSSARY], vocabularies["source"]) if copy and GLOSSARY in vocabularies \
             else None
+        bigrams = CasedBigrams(vocabularies[CASED_BIGRAMS]) if cased and CASED_BIGRAMS in vocabularies else None
         return SequenceServer(
             model,
             _preprocess(source_vectorizer, start_id),
@@ -220,9 +225,10 @@ class TranslationTask(Task):
             postprocess=None if cased else capitalize_first,  # a cased model capitalises as its source does
             beam_size=beam_size or config.get("beam_size", DEFAULT_BEAM_SIZE),
             length_penalty=config.get("length_penalty", DEFAULT_LENGTH_PENALTY),
-            preprocess_layers=[source_vectorizer, *([glossary.lookup] if glossary else [])],
+            preprocess_layers=[source_vectorizer, *(layer.lookup for layer in (glossary, bigrams) if layer)],
             suppressed_ids=(PAD_ID, start_id) if copy else (PAD_ID, unknown_id, start_id),  # never outputs
             rewrite_tokens=_rewrites(copy_unknown_words(unknown_id, glossary=glossary) if copy else None,
+                                     bigrams.rewrite(unknown_id) if bigrams else None,
                                      capitalize_sentence_starts() if cased else None),
             constrain_step=unknown_only_at_copyable_words(unknown_id) if policy == "copy" else None,
         )
@@ -327,7 +333,8 @@ def _rewrites(*rewrites):
 
 
 def _upgrade(runner, args):
-    """`upgrade`: the cased vocabulary from the model's training split, then a fresh SavedModel."""
+    """`upgrade`: the cased forms (alone and after a word) from the model's training split, then a
+    fresh SavedModel."""
     from apps.common.model_directory import vocabulary_file
     from apps.translate.casing import cased_vocabulary, glossary_entries
     from datasets.translation import load_translation_pairs
@@ -338,8 +345,14 @@ def _upgrade(runner, args):
     training = config.get("training", {})
     data = args.data or training.get("data", "bundled")
     pairs = load_translation_pairs(data, "train", max_words=training.get("max_words", 40))
-    cased = cased_vocabulary(directory.vocabulary("target"), [french for _, french in pairs])
+    target = directory.vocabulary("target")
+    cased = cased_vocabulary(target, [french for _, french in pairs])
     save_vocabulary(cased, directory.file(vocabulary_file(CASED_VOCABULARY)))
+    bigrams, bigrams_file = _bigrams(cased, target, pairs), directory.file(vocabulary_file(CASED_BIGRAMS))
+    if bigrams:
+        save_vocabulary(bigrams[CASED_BIGRAMS], bigrams_file)
+    elif os.path.exists(bigrams_file):
+        os.remove(bigrams_file)
     config = {**config, "unknown_words": args.unknown_words}
     glossary = directory.file(vocabulary_file(GLOSSARY))
     if args.glossary == "freedict":
@@ -354,9 +367,18 @@ def _upgrade(runner, args):
     directory.save(config, vocabularies, runner.task.build_server(runner.load_model(directory), vocabularies, config))
     changed = sum(c != t for c, t in zip(cased, vocabularies["target"], strict=True))
     glossary = f"; glossary: {len(vocabularies[GLOSSARY])} entries" if GLOSSARY in vocabularies else ""
-    print(f"{directory.path}: {changed} of {len(cased)} target words have a cased form; "
+    print(f"{directory.path}: {changed} of {len(cased)} target words have a cased form, "
+          f"{len(vocabularies.get(CASED_BIGRAMS, []))} another after a given word; "
           f"unknown words: {args.unknown_words}{glossary}", file=sys.stderr)
     return 0
+
+
+def _bigrams(cased, target, train_pairs):
+    """{CASED_BIGRAMS: lines}, or {} where no word's form depends on the word before (a tiny corpus)."""
+    from apps.translate.casing import cased_bigrams
+
+    lines = cased_bigrams(cased, target, [french for _, french in train_pairs])
+    return {CASED_BIGRAMS: lines} if lines else {}
 
 
 def _vectorize(vectorizer, texts, batch_size=2048):

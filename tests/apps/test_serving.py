@@ -84,6 +84,19 @@ def test_sampling_with_a_seed_is_reproducible_in_process_and_through_a_saved_mod
     assert default == sample(server, prompts, seed=3)  # the server's default settings
 
 
+def test_an_export_holds_each_decode_graph_once(tmp_path):
+    """Signatures traced apart from `save`'s own traces stored every decode loop twice, and every
+    load read both (a second on the command line)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    serving.export_server(character_server(), str(tmp_path / "exported"))
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((tmp_path / "exported" / "saved_model.pb").read_bytes())
+    names = [f.signature.name for f in proto.meta_graphs[0].graph_def.library.function]
+    for traced in ("__inference__sample_", "__inference__sample_xla_"):
+        assert sum(name.startswith(traced) and name[len(traced)].isdigit() for name in names) == 1, names
+
+
 def test_sampling_settings_out_of_range_are_refused_in_the_graph():
     server = character_server()
     for settings in ({"temperature": 0.0}, {"top_p": 1.5}, {"top_p": 0.0}, {"top_k": -1}, {"max_new_tokens": 0}):

@@ -4,8 +4,10 @@ import numpy as np
 import tensorflow as tf
 
 from apps.translate.casing import (
+    CasedBigrams,
     Glossary,
     capitalize_sentence_starts,
+    cased_bigrams,
     cased_vocabulary,
     copy_unknown_words,
     copyable_source_words,
@@ -36,6 +38,34 @@ def test_cased_forms_come_from_mid_sentence_only():
 def test_a_tie_goes_to_the_lower_case_form():
     assert cased_vocabulary(["paris"], ["à Paris et à paris ."]) == ["paris"]
     assert cased_vocabulary(["paris"], ["à Paris et à Paris et à paris ."]) == ["Paris"]
+
+
+def test_a_form_that_depends_on_the_word_before_is_listed_once_seen_twice():
+    french = [
+        "Il vit le fils et le Fils de Dieu.",
+        "Le Fils parle ; Je viens.",  # after punctuation a capital is layout, not a form
+        "Le Fils parle ; Je viens, un fils dit : le fils.",
+        "Un fils vint. Mon fils, mon Fils.",  # "mon Fils" seen once: not enough
+        "Il dit que je viens, je pars, je ris.",
+    ]
+    vocabulary = ["", "[UNK]", "le", "fils", "je", "mon", "un"]
+    cased = cased_vocabulary(vocabulary, french)
+    assert cased[3] == "fils" and cased[4] == "je"
+    assert cased_bigrams(cased, vocabulary, french) == ["le\tfils\tFils"]
+    assert cased_bigrams(cased, vocabulary, french, min_count=6) == []  # seen 5 times
+
+
+def test_the_word_before_gives_a_token_its_form_but_not_a_copied_word():
+    bigrams = CasedBigrams(["le\tfils\tFils", "mon\tseigneur\tseigneur"])
+    unknown_id = 1
+    ids = tf.constant([[5, 6, 7, 8, 1, 9, 6]])
+    tokens = tf.constant([["Le", "fils", "de", "mon", "fils", "Seigneur", "fils"]])
+    out = bigrams.rewrite(unknown_id)(ids, tokens, {}, {}).numpy()[0]
+    # "Le fils" matches in any case; the [UNK] at 4 was copied from the source and keeps its form;
+    # "mon Seigneur" is listed only for the lower-case "mon" path, which "fils Seigneur" is not.
+    assert [t.decode() for t in out] == ["Le", "Fils", "de", "mon", "fils", "Seigneur", "fils"]
+    assert [t.decode() for t in bigrams.rewrite(unknown_id)(
+        tf.constant([[8, 9]]), tf.constant([["mon", "Seigneur"]]), {}, {}).numpy()[0]] == ["mon", "seigneur"]
 
 
 def test_unknown_outputs_become_the_most_attended_source_word():
