@@ -3,12 +3,12 @@
 The vocabularies are lower-case, so that "Il" and "il" are one entry. Two things give the
 output its capitals and its rare words back, both inside the exported graph (plain TF ops):
 
-  * Truecasing. `cased_vocabulary` maps each lower-case target token to the form it most often
+  * Truecasing. `truecasing_tables` maps each lower-case target token to the form it most often
     has *inside* a training sentence ("noé" -> "Noé", "dieu" -> "Dieu", "le" -> "le"), where a
     capital means a name rather than a sentence start. The server reads its output tokens from
     this list instead of the lower-case one; `capitalize_sentence_starts` then does the sentence
     starts. Where the word before decides (a bigram truecaser, Lita et al. 2003, "tRuEcasIng"),
-    `cased_bigrams` lists the form a word most often has after a given word when it differs from
+    it also lists the form a word most often has after a given word when it differs from
     its usual one: "le fils" -> "le Fils", "saint esprit" -> "saint Esprit", "mon seigneur" ->
     "mon seigneur" (usually "Seigneur").
   * Copying unknown words (Luong et al. 2015, "Addressing the rare word problem in neural
@@ -43,42 +43,37 @@ MONTHS_AND_DAYS = (
 )
 
 
-def cased_vocabulary(target_vocabulary, french_texts):
-    """The most frequent mid-sentence form of each target token, aligned with `target_vocabulary`.
+def truecasing_tables(target_vocabulary, french_texts, known_forms=(), min_count=2):
+    """The cased forms of the target words, alone and after a given word, from one pass over
+    `french_texts`.
 
     Args:
         target_vocabulary: list of lower-case tokens (index = id).
         french_texts: the training split's French sentences, cased.
+        known_forms: the cased forms of the first len(known_forms) tokens, kept as they are (a
+            grown vocabulary keeps its old words' forms: the new data may lack them).
+        min_count: the fewest times two words must be seen together for a bigram entry.
 
     Returns:
-        list of str, as long as `target_vocabulary`; a token never seen mid-sentence keeps its
-        lower-case form; ties go to the lower-case form.
+        {CASED_VOCABULARY: list of str aligned with `target_vocabulary`, the most frequent
+        mid-sentence form of each token (one never seen mid-sentence keeps its lower-case form;
+        ties go to the lower-case form)} and, where any, {CASED_BIGRAMS: lines
+        "previous<TAB>word<TAB>Form"}: the most frequent mid-sentence form of a word after a given
+        previous word, where it differs from the word's own. Only a word (with a letter) counts as
+        the previous token: after punctuation, a capital is a layout of one source (the Louis
+        Segond Bible opens each line of a poem with one), not French.
     """
-    forms, _ = _mid_sentence_forms(french_texts)
-    return [_best_form(token, forms.get(token)) for token in target_vocabulary]
-
-
-def cased_bigrams(cased_vocabulary, target_vocabulary, french_texts, min_count=2):
-    """Lines "previous<TAB>word<TAB>Form": the most frequent mid-sentence form of a target word after
-    a given previous word, where it differs from the word's form in `cased_vocabulary`.
-
-    Args:
-        cased_vocabulary, target_vocabulary: aligned lists (`cased_vocabulary`).
-        french_texts: the training split's French sentences, cased.
-        min_count: the fewest times the two words must be seen together.
-
-    Only a word (with a letter) counts as the previous token: after punctuation, a capital is a
-    layout of one source (the Louis Segond Bible opens each line of a poem with one), not French.
-    """
-    _, after = _mid_sentence_forms(french_texts)
-    usual = dict(zip(target_vocabulary, cased_vocabulary, strict=True))
-    lines = []
+    forms, after = _mid_sentence_forms(french_texts)
+    known_forms = list(known_forms)
+    cased = known_forms + [_best_form(token, forms.get(token)) for token in target_vocabulary[len(known_forms):]]
+    usual = dict(zip(target_vocabulary, cased, strict=True))
+    bigrams = []
     for (previous, word), counts in sorted(after.items()):
         if word in usual and sum(counts.values()) >= min_count and any(c.isalpha() for c in previous):
             form = _best_form(word, counts)
             if form != usual[word]:
-                lines.append(f"{previous}\t{word}\t{form}")
-    return lines
+                bigrams.append(f"{previous}\t{word}\t{form}")
+    return {CASED_VOCABULARY: cased, **({CASED_BIGRAMS: bigrams} if bigrams else {})}
 
 
 def _mid_sentence_forms(french_texts):
@@ -186,7 +181,7 @@ def copy_unknown_words(unknown_id, source_tokens="source_tokens", glossary=None)
 
 
 class CasedBigrams:
-    """`cased_bigrams` lines as a lookup layer, and the `rewrite_tokens` that applies them."""
+    """`truecasing_tables`' bigram lines as a lookup layer, and the `rewrite_tokens` that applies them."""
 
     def __init__(self, lines):
         import keras

@@ -4,7 +4,6 @@ Everything else (the commands, model directories, training set-up, serving) is t
 runner's (`apps.common`). Module level imports no TensorFlow: `fit` may run on JAX.
 """
 
-import os
 import re
 import sys
 from pathlib import Path
@@ -111,31 +110,28 @@ class TranslationTask(Task):
 
     def build_vocabularies(self, train_pairs, args):
         """Source and target vocabularies, and the target's cased forms, from the training pairs only."""
-        from apps.translate.casing import cased_vocabulary
+        from apps.translate.casing import truecasing_tables
         from datasets.vocabulary import build_vectorizer
 
         source = build_vectorizer([english for english, _ in train_pairs], max_tokens=args.vocabulary_size)
         target = build_vectorizer([target_text(french) for _, french in train_pairs],
                                   max_tokens=args.vocabulary_size).get_vocabulary()
-        cased = cased_vocabulary(target, [french for _, french in train_pairs])
-        return {"source": source.get_vocabulary(), "target": target, CASED_VOCABULARY: cased,
-                **_bigrams(cased, target, train_pairs)}
+        return {"source": source.get_vocabulary(), "target": target,
+                **truecasing_tables(target, [french for _, french in train_pairs])}
 
     def grown_vocabularies(self, vocabularies, train_pairs, count):
         """The source and target vocabularies with up to `count` new words each from `train_pairs`;
         the cased forms are found again for the grown target vocabulary."""
         from apps.common.vocabulary_growth import grown_vocabulary
-        from apps.translate.casing import cased_vocabulary
+        from apps.translate.casing import truecasing_tables
         from datasets.vocabulary import tokenize_many
 
         source = grown_vocabulary(vocabularies["source"], tokenize_many([e for e, _ in train_pairs]), count)
         target = grown_vocabulary(vocabularies["target"], tokenize_many([f for _, f in train_pairs]), count)
         # Old words keep their cased forms (the new data may lack them); new words get theirs.
-        old = len(vocabularies["target"])
-        cased = vocabularies[CASED_VOCABULARY] + cased_vocabulary(target[old:], [french for _, french in train_pairs])
+        tables = truecasing_tables(target, [french for _, french in train_pairs], vocabularies[CASED_VOCABULARY])
         kept = {GLOSSARY: vocabularies[GLOSSARY]} if GLOSSARY in vocabularies else {}
-        return {"source": source, "target": target, CASED_VOCABULARY: cased, **kept,
-                **_bigrams(cased, target, train_pairs)}
+        return {"source": source, "target": target, **tables, **kept}
 
     def encode(self, pairs, vocabularies):
         """(source ids cut to MAX_SOURCE_TOKENS, "[start] french [end]" ids), lists of id lists."""
@@ -333,52 +329,34 @@ def _rewrites(*rewrites):
 
 
 def _upgrade(runner, args):
-    """`upgrade`: the cased forms (alone and after a word) from the model's training split, then a
-    fresh SavedModel."""
-    from apps.common.model_directory import vocabulary_file
-    from apps.translate.casing import cased_vocabulary, glossary_entries
+    """`upgrade`: the cased forms (alone and after a word) from the model's training split, a
+    glossary if asked, then a fresh SavedModel (`ModelDirectory.save` writes the vocabularies and
+    removes an optional one the directory no longer has)."""
+    from apps.translate.casing import glossary_entries, truecasing_tables
     from datasets.translation import load_translation_pairs
-    from datasets.vocabulary import save_vocabulary
 
     directory = runner.model_directory(args)
     config = directory.config()
     training = config.get("training", {})
     data = args.data or training.get("data", "bundled")
     pairs = load_translation_pairs(data, "train", max_words=training.get("max_words", 40))
-    target = directory.vocabulary("target")
-    cased = cased_vocabulary(target, [french for _, french in pairs])
-    save_vocabulary(cased, directory.file(vocabulary_file(CASED_VOCABULARY)))
-    bigrams, bigrams_file = _bigrams(cased, target, pairs), directory.file(vocabulary_file(CASED_BIGRAMS))
-    if bigrams:
-        save_vocabulary(bigrams[CASED_BIGRAMS], bigrams_file)
-    elif os.path.exists(bigrams_file):
-        os.remove(bigrams_file)
+    vocabularies = {name: words for name, words in directory.vocabularies().items() if name != CASED_BIGRAMS}
+    vocabularies.update(truecasing_tables(vocabularies["target"], [french for _, french in pairs]))
     config = {**config, "unknown_words": args.unknown_words}
-    glossary = directory.file(vocabulary_file(GLOSSARY))
     if args.glossary == "freedict":
-        entries = glossary_entries(load_translation_pairs("freedict", "train"))
-        save_vocabulary(entries, glossary)
+        entries = vocabularies[GLOSSARY] = glossary_entries(load_translation_pairs("freedict", "train"))
         config["glossary"] = f"FreeDict English-French, training split: {len(entries)} one-word headwords"
     elif args.glossary == "none":
-        if os.path.exists(glossary):
-            os.remove(glossary)
+        vocabularies.pop(GLOSSARY, None)
         config.pop("glossary", None)
-    vocabularies = directory.vocabularies()
     directory.save(config, vocabularies, runner.task.build_server(runner.load_model(directory), vocabularies, config))
+    cased = vocabularies[CASED_VOCABULARY]
     changed = sum(c != t for c, t in zip(cased, vocabularies["target"], strict=True))
     glossary = f"; glossary: {len(vocabularies[GLOSSARY])} entries" if GLOSSARY in vocabularies else ""
     print(f"{directory.path}: {changed} of {len(cased)} target words have a cased form, "
           f"{len(vocabularies.get(CASED_BIGRAMS, []))} another after a given word; "
           f"unknown words: {args.unknown_words}{glossary}", file=sys.stderr)
     return 0
-
-
-def _bigrams(cased, target, train_pairs):
-    """{CASED_BIGRAMS: lines}, or {} where no word's form depends on the word before (a tiny corpus)."""
-    from apps.translate.casing import cased_bigrams
-
-    lines = cased_bigrams(cased, target, [french for _, french in train_pairs])
-    return {CASED_BIGRAMS: lines} if lines else {}
 
 
 def _vectorize(vectorizer, texts, batch_size=2048):

@@ -4,17 +4,22 @@ import numpy as np
 import tensorflow as tf
 
 from apps.translate.casing import (
+    CASED_BIGRAMS,
+    CASED_VOCABULARY,
     CasedBigrams,
     Glossary,
     capitalize_sentence_starts,
-    cased_bigrams,
-    cased_vocabulary,
     copy_unknown_words,
     copyable_source_words,
     glossary_entries,
     names_and_numbers_kept,
+    truecasing_tables,
     unknown_only_at_copyable_words,
 )
+
+
+def cased_vocabulary(target_vocabulary, french_texts):
+    return truecasing_tables(target_vocabulary, french_texts)[CASED_VOCABULARY]
 
 
 def test_cased_forms_come_from_mid_sentence_only():
@@ -49,10 +54,16 @@ def test_a_form_that_depends_on_the_word_before_is_listed_once_seen_twice():
         "Il dit que je viens, je pars, je ris.",
     ]
     vocabulary = ["", "[UNK]", "le", "fils", "je", "mon", "un"]
-    cased = cased_vocabulary(vocabulary, french)
-    assert cased[3] == "fils" and cased[4] == "je"
-    assert cased_bigrams(cased, vocabulary, french) == ["le\tfils\tFils"]
-    assert cased_bigrams(cased, vocabulary, french, min_count=6) == []  # seen 5 times
+    tables = truecasing_tables(vocabulary, french)
+    assert tables[CASED_VOCABULARY][3] == "fils" and tables[CASED_VOCABULARY][4] == "je"
+    assert tables[CASED_BIGRAMS] == ["le\tfils\tFils"]
+    assert CASED_BIGRAMS not in truecasing_tables(vocabulary, french, min_count=6)  # seen 5 times
+
+
+def test_a_grown_vocabulary_keeps_its_old_words_forms():
+    french = ["Il vit Noé et noé et noé.", "Il vit Sem et Sem."]
+    tables = truecasing_tables(["", "[UNK]", "noé", "sem"], french, known_forms=["", "[UNK]", "Noé"])
+    assert tables[CASED_VOCABULARY] == ["", "[UNK]", "Noé", "Sem"]  # "noé" alone would be lower-case
 
 
 def test_the_word_before_gives_a_token_its_form_but_not_a_copied_word():
