@@ -8,6 +8,22 @@ from keras import ops
 from layers.masking import causal_mask, masked_softmax, merge_attention_masks
 
 
+def write_steps(cache, steps, start):
+    """`cache` with `steps` written at positions start .. start + T_new - 1 of its time axis.
+
+    cache (B, S, h, d), steps (B, T_new, h, d), start a scalar. A one-hot placement matrix
+    P[t, s] = [s == start + t] moves the steps into place (exact: each sum has one nonzero term)
+    rather than `ops.slice_update`, which TensorFlow runs as `XlaDynamicUpdateSlice`, an op XLA
+    compiles on a SavedModel's first call: about a second of a one-sentence translation's start.
+    """
+    positions = ops.arange(ops.shape(cache)[1])
+    targets = start + ops.arange(ops.shape(steps)[1])
+    placement = ops.cast(ops.equal(targets[:, None], positions[None, :]), steps.dtype)  # (T_new, S)
+    placed = ops.einsum("ts,bthd->bshd", placement, steps)
+    written = ops.any(placement > 0, axis=0)[None, :, None, None]
+    return ops.where(written, placed, cache)
+
+
 def scaled_dot_product_attention(query, key, value, mask=None, dropout=None, training=None):
     """softmax(Q K^T / sqrt(d_k)) V, per head.
 
@@ -177,9 +193,8 @@ class MaskedMultiHeadAttention(keras.layers.Layer):
         if cache_update_index is not None:
             new_keys = self._split_heads(self.key_dense(query), self.key_dim)
             new_values = self._split_heads(self.value_dense(query), self.value_dim)
-            start = [0, cache_update_index, 0, 0]
-            cached_keys = ops.slice_update(cached_keys, start, new_keys)
-            cached_values = ops.slice_update(cached_values, start, new_values)
+            cached_keys = write_steps(cached_keys, new_keys, cache_update_index)
+            cached_values = write_steps(cached_values, new_values, cache_update_index)
             # Positions after the newest step are empty slots or the future.
             causal = causal_mask(ops.shape(q)[1], ops.shape(cached_keys)[1], cache_update_index)
             mask = causal[None, None] if mask is None else ops.logical_and(mask, causal[None, None])

@@ -34,9 +34,28 @@ def quiet_tensorflow():
         _filter_stderr()
     if backend != "tensorflow":
         return  # e.g. JAX on an accelerator machine, which may have no TensorFlow at all
-    import tensorflow  # noqa: F401
-
+    tensorflow = _import_tensorflow_without_keras()
     tensorflow.config.list_physical_devices()  # device discovery logs too: do it now
+
+
+def _import_tensorflow_without_keras():
+    """`import tensorflow`, without the Keras import that TensorFlow does on its own.
+
+    TensorFlow 2.21 imports Keras' optimizers at import time (for Keras' SavedModel registry),
+    which loads all of Keras and matplotlib: about a second and a half on this machine, of a
+    command that only runs an exported SavedModel in 5-10 s. With `keras` hidden, TensorFlow skips
+    it (it catches the ImportError); a module that needs Keras imports it later as usual.
+    """
+    if "tensorflow" in sys.modules or "keras" in sys.modules:
+        import tensorflow
+
+        return tensorflow
+    sys.modules["keras"] = None  # makes `import keras...` raise ImportError
+    try:
+        import tensorflow
+    finally:
+        del sys.modules["keras"]
+    return tensorflow
 
 
 def _filter_stderr():

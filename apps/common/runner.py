@@ -120,7 +120,7 @@ class Runner:
                 "probability shared with the new words (a tied output embedding, which has no bias, gives "
                 "each new word [UNK]'s logit instead)",
             )
-        from apps.common.training import STRATEGIES
+        from apps.common.strategies import STRATEGIES
 
         train.add_argument("--strategy", choices=STRATEGIES, default="default",
                            help="tf.distribute strategy; multi-worker (TF_CONFIG): each worker its own --out")
@@ -211,12 +211,13 @@ class Runner:
 
     def train(self, args):
         from apps.common import training
+        from apps.common.strategies import make_strategy
         from apps.common.vocabulary_growth import grow_weights
         from datasets.vocabulary import OOV_TOKEN
 
         task = self.task
         # First: a multi-worker strategy must exist before TensorFlow runs any op.
-        strategy = training.make_strategy(args.strategy)
+        strategy = make_strategy(args.strategy)
         replicas = strategy.num_replicas_in_sync
         if args.batch_size % replicas:
             raise UserError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} replicas")

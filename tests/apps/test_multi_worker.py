@@ -33,7 +33,7 @@ WORKER_SCRIPT = textwrap.dedent(
     import keras
     import numpy as np
     import tensorflow as tf
-    from apps.common.training import make_strategy
+    from apps.common.strategies import make_strategy
 
     out, batch, steps, learning_rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]

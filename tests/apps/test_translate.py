@@ -107,6 +107,22 @@ def test_a_model_with_a_glossary_exports_and_runs_without_our_code(trained, tmp_
     assert run_saved_model_without_project_code(script, tmp_path / "exported", json.dumps(sentences)) == expected
 
 
+def test_translating_from_the_command_line_does_not_import_keras(trained):
+    # TensorFlow imports all of Keras (and matplotlib) at its own import unless told not to; a
+    # translation only runs the SavedModel, and that second and a half is a third of the command's
+    # time over the bare `import tensorflow, keras` (benchmarks/translate_cli.py).
+    script = (
+        "import runpy, sys\n"
+        f"sys.argv = ['translate', '--model-dir', {str(trained)!r}, 'I am cold.']\n"
+        "try:\n    runpy.run_module('apps.translate', run_name='__main__')\n"
+        "except SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "print('keras imported:', 'keras' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-1] == "keras imported: False"
+
+
 def test_saved_model_cli_can_run_it(trained):
     cli_path = Path(sys.executable).parent / "saved_model_cli"
     result = subprocess.run(
@@ -215,7 +231,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(anki_file, tmp_path):
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from apps.common.training import make_strategy
+        from apps.common.strategies import make_strategy
         assert make_strategy("mirrored").num_replicas_in_sync == 2
         from apps.translate.__main__ import main
         sys.exit(main(sys.argv[1:]))

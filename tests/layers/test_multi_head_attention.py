@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from layers import MaskedMultiHeadAttention
+from layers.multi_head_attention import write_steps
 from tests.helpers import assert_close, padding_mask, random_array
 
 B, T, S, D, HEADS, KEY_DIM = 3, 5, 7, 12, 3, 4
@@ -100,6 +101,26 @@ def test_cached_self_attention_equals_full_causal_pass():
         step, step_weights, cache = layer.call_with_cache(x[:, t : t + 1], cache, cache_update_index=t)
         assert_close(step[:, 0], full[:, t])
         assert_close(step_weights[:, :, 0], full_weights[:, :, t])
+
+
+@pytest.mark.parametrize("start, steps", [(0, 1), (4, 1), (6, 1), (2, 3), (0, 7)])
+def test_write_steps_writes_exactly_the_new_positions(start, steps):
+    cache, new = random_array(B, S, HEADS, KEY_DIM), random_array(B, steps, HEADS, KEY_DIM, seed=1)
+    expected = cache.copy()
+    expected[:, start : start + steps] = new
+    np.testing.assert_array_equal(write_steps(cache, new, start), expected)  # bit for bit
+
+
+def test_a_compiled_cache_write_needs_no_xla():
+    # On a SavedModel's first call TensorFlow compiles XlaDynamicUpdateSlice (what `ops.slice_update`
+    # becomes), a second of a one-sentence translation's start; `write_steps` avoids it.
+    spec = tf.TensorSpec([None, S, HEADS, KEY_DIM]), tf.TensorSpec([None, 1, HEADS, KEY_DIM])
+    write = tf.function(write_steps).get_concrete_function(*spec, tf.TensorSpec([], tf.int32))
+    assert not [op.type for op in write.graph.get_operations() if op.type.startswith("Xla")]
+    cache, new = random_array(B, S, HEADS, KEY_DIM), random_array(B, 1, HEADS, KEY_DIM, seed=1)
+    expected = cache.copy()
+    expected[:, 3:4] = new
+    np.testing.assert_array_equal(write(cache, new, tf.constant(3)), expected)
 
 
 def test_cached_cross_attention_equals_full_pass():
