@@ -10,6 +10,7 @@ from keras import ops
 
 from apps.common.cli import UserError
 
+
 def training_callbacks(out_dir, patience=3, max_minutes=None, tensorboard=True):
     """Resumable, observable training: backups, logs, early stopping on validation loss.
 
