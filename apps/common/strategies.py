@@ -17,7 +17,7 @@ def make_strategy(name):
     default: one device. mirrored: synchronous data parallelism over the local devices (GPUs,
     or logical CPUs). multi-worker: the same over the machines described by `TF_CONFIG`.
     """
-    import tensorflow as tf  # here, so the rest of this module also runs on Keras' JAX backend
+    import tensorflow as tf  # here: every command imports this module for its parser
 
     if name == "default":
         return tf.distribute.get_strategy()

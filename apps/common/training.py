@@ -1,4 +1,4 @@
-"""Training set-up shared by the apps: strategies, callbacks, schedules, masked metrics.
+"""Training set-up shared by the apps: callbacks, schedules, masked metrics.
 
 Backend-agnostic (`keras.ops`); the `tf.distribute` strategies are in `apps/common/strategies.py`.
 """
