@@ -54,9 +54,11 @@ def evaluate(directory, examples, args, batch_size):
         if cider is not None:
             scores["cider"] = cider
         if all(example.boxes is not None for example in kept):
-            records = [record for example, row in zip(kept, rows, strict=True)
-                       for record in _object_words(example, row, spec)]
+            found = [(record, len(example.boxes)) for example, row in zip(kept, rows, strict=True)
+                     for record in _object_words(example, row, spec)]
+            records, objects = [record for record, _ in found], [count for _, count in found]
             scores["attention_in_box"] = metrics.summarize(records)
+            scores["attention_misses"] = metrics.breakdown(records, objects)
         results[label] = {**scores, "seconds": seconds}
         beam_rows = rows
     if args.plot:

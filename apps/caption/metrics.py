@@ -72,7 +72,8 @@ def object_word_attention(words, attention, boxes, grid_shape, image_size, token
         list of dicts: word, position, object (its name), mass_in_box (float), peak_in_box (bool),
         area_share (float, the box's share of the image: the chance level of the mass),
         peak_chance (float, the share of cell centres inside the box: the chance level of the peak),
-        peak (x, y).
+        peak (x, y), previous_peak_in_box (whether the step before the word, usually its article,
+        already peaked inside the box; None for a first word).
     """
     names = [(name, name_words(name, tokenize)) for name, *_ in boxes]
     centres = cell_centres(grid_shape, image_size, image_size)
@@ -85,6 +86,10 @@ def object_word_attention(words, attention, boxes, grid_shape, image_size, token
         heat = attention_map(attention[position], grid_shape, image_size, image_size)
         x, y = attention_peak(attention[position], grid_shape, image_size, image_size)
         inside = heat[y0:y1, x0:x1]  # the box as the image clips it
+        previous = None
+        if position > 0:
+            px, py = attention_peak(attention[position - 1], grid_shape, image_size, image_size)
+            previous = bool(x0 <= px < x1 and y0 <= py < y1)
         centres_inside = (x0 <= centres[:, 0]) & (centres[:, 0] < x1) & (y0 <= centres[:, 1]) & (centres[:, 1] < y1)
         records.append({
             "word": word,
@@ -95,6 +100,7 @@ def object_word_attention(words, attention, boxes, grid_shape, image_size, token
             "area_share": inside.size / heat.size,
             "peak_chance": float(centres_inside.mean()),
             "peak": (x, y),
+            "previous_peak_in_box": previous,
         })
     return records
 
@@ -112,6 +118,23 @@ def summarize(records):
         "mass_in_box": round(float(np.mean([r["mass_in_box"] for r in records])), 4),
         "area_share": round(float(np.mean([r["area_share"] for r in records])), 4),
     }
+
+
+def breakdown(records, objects):
+    """Where the peak misses: {"peak_in_box_by_objects": {"n": {"object_words", "peak_in_box"}} by the
+    number of objects in the word's scene, "previous_step_peak_in_box": the share of object words whose
+    previous step (usually the article) peaked inside the object's box}.
+
+    Args:
+        records: `object_word_attention` records. objects: one int per record, its scene's object count.
+    """
+    share = lambda flags: round(float(np.mean(flags)), 4) if flags else None  # noqa: E731
+    by_objects = {}
+    for count in sorted(set(objects)):
+        flags = [r["peak_in_box"] for r, n in zip(records, objects, strict=True) if n == count]
+        by_objects[str(count)] = {"object_words": len(flags), "peak_in_box": share(flags)}
+    previous = [r["previous_peak_in_box"] for r in records if r["previous_peak_in_box"] is not None]
+    return {"peak_in_box_by_objects": by_objects, "previous_step_peak_in_box": share(previous)}
 
 
 def cider_score(hypotheses, references):

@@ -11,6 +11,17 @@ H LSTM units, V vocabulary.
     h_t, c_t   = LSTM([E y_{t-1}; z_t], h_{t-1}, c_{t-1})
     p(y_t)     = softmax(L_o tanh(E y_{t-1} + L_h h_t + L_z z_t))     deep output (see below)
 
+With `attention_query="current"` the attention reads the state *after* the previous word, as in
+Luong et al. 2015 (with their input feeding: the LSTM reads the previous context, z_0 = 0):
+
+    h_t, c_t   = LSTM([E y_{t-1}; z_{t-1}], h_{t-1}, c_{t-1})
+    z_t, alpha_t = SoftVisualAttention(h_t, a)
+    p(y_t)     = as above
+
+Why: with the paper's order, the attention that accompanies word y_t is chosen before the decoder has
+read y_{t-1}; on StampScenes it tends to reach the next object while still emitting the article before
+it ("a |red kite"), so the object word's own attention has often moved on.
+
 The deep output is the paper's equation 7, p(y_t | a, y_{t-1}) ∝ exp(L_o (E y_{t-1} + L_h h_t + L_z z_t)),
 with a tanh before L_o: the paper has none, it comes from the authors' code (arctic-captions,
 `capgen.py`, `logit = tanh(logit)` under its "[equation (7)]" comment), as does the dropout on it.
@@ -38,6 +49,7 @@ from layers import LSTMCell, SoftVisualAttention
 
 PAD_ID = 0
 INITIAL_STATES = ("mean", "zeros")  # where h_0, c_0 come from
+ATTENTION_QUERIES = ("previous", "current")  # the attention reads h_{t-1} (Xu et al.) or h_t (Luong et al.)
 
 
 def doubly_stochastic_penalty(attention, mask=None):
@@ -73,6 +85,9 @@ class ShowAttendTell(keras.Model):
         units: int, H. Defaults to 512.
         attention_units: int, the size of the attention MLP. Defaults to 256.
         dropout: float, on the embeddings and the deep output. Defaults to 0.3.
+        initial_state: "mean" (h_0, c_0 from the mean annotation vector, the paper) or "zeros".
+        attention_query: "previous" (attend with h_{t-1}, the paper) or "current" (attend with h_t,
+            after reading y_{t-1}; see the module docstring).
 
     Call arguments:
         inputs: [grid (B, gh, gw, C_in) the cached encoder output, tokens (B, T) int, the caption
@@ -90,7 +105,8 @@ class ShowAttendTell(keras.Model):
     """
 
     def __init__(self, vocab_size, encoder="mobilenet_v2", fine_tune_blocks=0, embedding_dim=256, units=512,
-                 attention_units=256, dropout=0.3, initial_state="mean", **kwargs):
+                 attention_units=256, dropout=0.3, initial_state="mean",
+                 attention_query="previous", **kwargs):
         super().__init__(**kwargs)
         check_encoder(encoder, fine_tune_blocks)
         for name, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("units", units),
@@ -100,6 +116,9 @@ class ShowAttendTell(keras.Model):
         if initial_state not in INITIAL_STATES:
             raise ValueError(f"`initial_state` must be one of {INITIAL_STATES}, got {initial_state!r}")
         self.initial_state = initial_state
+        if attention_query not in ATTENTION_QUERIES:
+            raise ValueError(f"`attention_query` must be one of {ATTENTION_QUERIES}, got {attention_query!r}")
+        self.attention_query = attention_query
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1), got {dropout!r}")
         self.vocab_size, self.encoder, self.fine_tune_blocks = vocab_size, encoder, fine_tune_blocks
@@ -157,8 +176,10 @@ class ShowAttendTell(keras.Model):
     def step(self, tokens, state, constants, index):
         """One word: (N,) previous tokens -> logits (N, V), the new state, {"attention": (N, L)}."""
         embedded = self.embedding(tokens)  # (N, E)
-        h, c, context, alpha = self._attend_and_update(embedded, state["h"], state["c"], constants)
-        return self._readout(embedded, h, context, False), {"h": h, "c": c}, {"attention": alpha}
+        h, c, context, alpha = self._attend_and_update(embedded, state["h"], state["c"], state.get("context"),
+                                                        constants)
+        new_state = {"h": h, "c": c, **({"context": context} if self.attention_query == "current" else {})}
+        return self._readout(embedded, h, context, False), new_state, {"attention": alpha}
 
     def attention_weights(self, grid, tokens):
         """Teacher-forced attention (B, T, L) of captions `tokens` (B, T), for tests and analysis.
@@ -176,10 +197,12 @@ class ShowAttendTell(keras.Model):
         dtype = self.compute_dtype
 
         def one_step(carry, step_inputs):
-            h, c = carry[0], carry[1]
+            h, c, previous_context = carry[0], carry[1], carry[2]
             y_prev, keep = step_inputs[:, :-1], step_inputs[:, -1:] > 0.5
-            new_h, new_c, context, alpha = self._attend_and_update(y_prev, h, c, constants)
+            new_h, new_c, context, alpha = self._attend_and_update(y_prev, h, c, previous_context, constants)
             new_h, new_c = ops.where(keep, new_h, h), ops.where(keep, new_c, c)  # padded step: carry over
+            if self.attention_query == "current":  # z_t is part of the state
+                context = ops.where(keep, context, previous_context)
             # Keras' TensorFlow `scan` requires the per-step outputs to mirror the carry.
             new_carry = (new_h, new_c, context, alpha)
             return new_carry, new_carry
@@ -210,13 +233,25 @@ class ShowAttendTell(keras.Model):
         else:
             zeros = ops.zeros((ops.shape(annotations)[0], self.units), annotations.dtype)
             state = {"h": zeros, "c": zeros}
+        if self.attention_query == "current":
+            state["context"] = ops.zeros((ops.shape(annotations)[0], self.annotation_dim), annotations.dtype)
         # W_a a_i + b does not depend on the step: once per image.
         constants = {"annotations": annotations, "projected": self.attention.project_features(annotations)}
         return state, constants
 
-    def _attend_and_update(self, embedded, h, c, constants):
-        """Attend with h_{t-1}, then one LSTM step: (B, E), (B, H), (B, H) -> h_t, c_t, z_t (B, C), alpha_t (B, L)."""
-        context, alpha = self.attention(h, constants["annotations"], projected_features=constants["projected"])
+    def _attend_and_update(self, embedded, h, c, previous_context, constants):
+        """One step: (B, E), (B, H), (B, H), z_{t-1} (B, C) or None -> h_t, c_t, z_t (B, C), alpha_t (B, L).
+
+        Attends with h_{t-1} then updates the LSTM (the paper), or updates the LSTM on z_{t-1} then attends
+        with h_t (`attention_query="current"`).
+        """
+        attend = lambda query: self.attention(query, constants["annotations"],
+                                              projected_features=constants["projected"])
+        if self.attention_query == "current":
+            new_h, (_, new_c) = self.lstm(ops.concatenate([embedded, previous_context], axis=-1), [h, c])
+            context, alpha = attend(new_h)
+            return new_h, new_c, context, alpha
+        context, alpha = attend(h)
         new_h, (_, new_c) = self.lstm(ops.concatenate([embedded, context], axis=-1), [h, c])
         return new_h, new_c, context, alpha
 
@@ -236,4 +271,5 @@ class ShowAttendTell(keras.Model):
             "attention_units": self.attention_units,
             "dropout": self.dropout_rate,
             "initial_state": self.initial_state,
+            "attention_query": self.attention_query,
         }

@@ -92,6 +92,10 @@ class CaptionTask(Task):
         parser.add_argument("--initial-state", choices=("mean", "zeros"), default="mean",
                             help="the LSTM's initial state: from the mean annotation vector (the paper, default), or "
                                  "zeros, so that the image reaches the decoder only through the attention")
+        parser.add_argument("--attention-query", choices=("previous", "current"), default="previous",
+                            help="which LSTM state chooses the attention of word t: h_{t-1}, before reading word "
+                                 "t-1 (the paper, default), or h_t, after reading it (Luong et al. 2015, the "
+                                 "previous context fed back into the LSTM)")
 
     def add_predict_arguments(self, parser):
         parser.add_argument("--attention", metavar="OUT.png", type=cli.output_file,
@@ -185,7 +189,8 @@ class CaptionTask(Task):
 
     def model_arguments(self, args):
         return {**super().model_arguments(args), "encoder": args.encoder, "fine_tune_blocks": args.fine_tune_blocks,
-                **({"initial_state": args.initial_state} if args.initial_state != "mean" else {})}
+                **({"initial_state": args.initial_state} if args.initial_state != "mean" else {}),
+                **({"attention_query": args.attention_query} if args.attention_query != "previous" else {})}
 
     def architecture(self, name):
         from apps.caption.model import ShowAttendTell

@@ -137,8 +137,9 @@ class BeamSampler:
     """Beam search (see `beam_search`): K hypotheses per example, the best finished one returned.
 
     Args:
-        beam_size: int or scalar int32 tensor, K >= 1. 1 runs greedy search (through `tf.cond`
-            for a tensor). Defaults to 4.
+        beam_size: int or scalar int32 tensor, K >= 1. 1 is greedy search: a Python 1 runs the
+            greedy loop, a tensor the beam loop, whose K = 1 is exactly greedy (see `beam_search`),
+            so a SavedModel holds one decoding loop. Defaults to 4.
         length_penalty: alpha of the GNMT penalty ((5 + length) / 6) ** alpha that ranks
             finished hypotheses; 0 ranks by total log-probability. Defaults to 0.6.
     """
@@ -176,7 +177,7 @@ def decode(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, 
     beam_size = _after(
         [tf.debugging.assert_positive(beam_size, message="beam_size must be a positive integer")], beam_size
     )
-    return DecodeResult(*tf.cond(tf.equal(beam_size, 1), lambda: tuple(greedy()), lambda: tuple(beam())))
+    return beam_search(*inputs, beam_size, sampler.length_penalty)
 
 
 def sample(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, sampler):
@@ -230,6 +231,11 @@ def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_leng
     finished one, or at its length limit, where END is forced. Beams are folded into the batch
     (N = B * K) and reordered with `gather_beams`. Within the prompt, the prompt's next token
     is the only choice, at log-probability 0, so the prompt does not count in the scores.
+
+    K = 1 is greedy search, token for token and score for score: a single hypothesis finishes only
+    when END is its best extension (an END in second place does not finish it) and is ranked without
+    length penalty. With the rules above it would not be: the second-best extension, an END, would
+    finish and could beat, after the penalty, the hypothesis greedy search goes on to write.
     """
     prompt, prompt_lengths, max_lengths = _as_int32(prompt, prompt_lengths, max_lengths)
     end_id = tf.cast(end_id, tf.int32)
@@ -237,6 +243,8 @@ def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_leng
     batch_size = tf.shape(max_lengths)[0]
     max_length = tf.reduce_max(max_lengths)
     num_steps = tf.reduce_max(prompt_lengths - 1 + max_lengths)
+    greedy = tf.equal(beam_size, 1)
+    length_penalty = tf.where(greedy, 0.0, tf.cast(length_penalty, tf.float32))
     penalty = lambda length: ((5.0 + tf.cast(length, tf.float32)) / 6.0) ** length_penalty
 
     tile = lambda x: tf.repeat(x, beam_size, axis=0)  # (B, ...) -> (B * K, ...)
@@ -266,7 +274,9 @@ def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_leng
         top_scores, flat_index = tf.math.top_k(tf.reshape(candidates, [batch_size, -1]), k=2 * beam_size)
         parent = flat_index // vocab_size  # (B, 2K): the live beam each candidate extends
         token = flat_index % vocab_size
-        ends = tf.equal(token, end_id) & (column >= 0)[:, None]
+        is_end = tf.equal(token, end_id) & (column >= 0)[:, None]
+        rank = tf.range(2 * beam_size)[None]
+        ends = is_end & (~greedy | (rank < beam_size))  # the candidates that finish
 
         # Every candidate's history: the parent's tokens and outputs, plus this step.
         candidate_column = tf.repeat(column, 2 * beam_size)
@@ -275,7 +285,7 @@ def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_leng
         history_outputs = tf.nest.map_structure(history, outputs, step_outputs)
 
         # The K best candidates that do not end stay live.
-        live_scores = tf.where(ends, _NEG_INF, top_scores)
+        live_scores = tf.where(is_end, _NEG_INF, top_scores)
         scores, keep = tf.math.top_k(live_scores, k=beam_size)  # (B, K)
         pick = lambda x: gather_beams(x, keep)
         tokens, outputs = pick(history_tokens), tf.nest.map_structure(pick, history_outputs)

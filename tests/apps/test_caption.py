@@ -22,8 +22,9 @@ TINY = ["--encoder", "tiny", "--size", "tiny"]
 GIB = 1024**3
 
 
-def tiny_model(vocab_size=12):
-    model = ShowAttendTell(vocab_size, encoder="tiny", embedding_dim=8, units=8, attention_units=8, dropout=0.0)
+def tiny_model(vocab_size=12, **arguments):
+    model = ShowAttendTell(vocab_size, encoder="tiny", embedding_dim=8, units=8, attention_units=8, dropout=0.0,
+                           **arguments)
     model([np.zeros((1, 4, 4, 16), "float32"), np.array([[2, 3]])])
     return model
 
@@ -63,8 +64,9 @@ def test_doubly_stochastic_term_is_the_papers():
     np.testing.assert_allclose(float(added), 0.5 * penalty / (tokens != 0).sum(), rtol=1e-5)
 
 
-def test_attention_sums_to_one_over_locations_and_stepwise_decoding_equals_the_full_pass():
-    model = tiny_model()
+@pytest.mark.parametrize("attention_query", ["previous", "current"])
+def test_attention_sums_to_one_over_locations_and_stepwise_decoding_equals_the_full_pass(attention_query):
+    model = tiny_model(attention_query=attention_query)
     grids, tokens = batch(1)
     weights = model.attention_weights(grids, tokens).numpy()
     assert weights.shape == (3, 4, 16)
@@ -77,6 +79,20 @@ def test_attention_sums_to_one_over_locations_and_stepwise_decoding_equals_the_f
         real = tokens[:, index] != 0  # after a padded step the full pass carries the state over
         np.testing.assert_allclose(outputs["attention"].numpy()[real], weights[real, index], atol=1e-5)
         np.testing.assert_allclose(logits.numpy()[real], full[real, index], atol=1e-5)
+
+
+def test_the_current_query_attends_after_reading_the_previous_word():
+    """Step t reads token t (y_{t-1}): with the "current" query its attention moves with that token; with the
+    paper's "previous" query it cannot (the attention is chosen before the token is read)."""
+    grids, tokens = batch(2)
+    changed = tokens.copy()
+    changed[0, 1] = 11  # the word read at step 1
+    for query, moves in (("previous", False), ("current", True)):
+        model = tiny_model(attention_query=query)
+        before, after = (model.attention_weights(grids, t).numpy()[0] for t in (tokens, changed))
+        np.testing.assert_allclose(before[0], after[0], atol=1e-7)  # step 0 never sees it
+        assert (np.abs(before[1] - after[1]).max() > 1e-6) == moves
+        assert np.abs(before[2] - after[2]).max() > 1e-6  # later steps see it either way
 
 
 def test_fine_tuned_top_blocks_start_from_imagenet():
@@ -216,7 +232,7 @@ def test_exif_orientation_is_applied(tmp_path):
 
 
 def test_attention_in_box_counts_words_that_name_one_object():
-    from apps.caption.metrics import object_word_attention, summarize
+    from apps.caption.metrics import breakdown, object_word_attention, summarize
 
     boxes = [("a red apple", 0, 0, 32, 32), ("a red car", 100, 100, 200, 200), ("a goat", 150, 0, 224, 60)]
     on_car = np.zeros(49)
@@ -237,6 +253,14 @@ def test_attention_in_box_counts_words_that_name_one_object():
                                   "mass_in_box": round((records[0]["mass_in_box"] + records[1]["mass_in_box"]) / 2,
                                                        4),
                                   "area_share": round((car_share + goat_share) / 2, 4)}
+    # Where it misses: by the scene's number of objects; and the step before each word, uniform here, peaks
+    # in the top-left cell, outside both boxes.
+    assert [r["previous_peak_in_box"] for r in records] == [False, False]
+    assert breakdown(records, [3, 1]) == {"peak_in_box_by_objects": {"1": {"object_words": 1, "peak_in_box": 0.0},
+                                                                     "3": {"object_words": 1, "peak_in_box": 1.0}},
+                                          "previous_step_peak_in_box": 0.0}
+    attention[1] = on_car  # "red" looks at the car before "car" does
+    assert object_word_attention(words, attention, boxes, (7, 7), 224, str.split)[0]["previous_peak_in_box"]
 
 
 def test_the_peak_is_the_centre_of_the_highest_cell_even_at_the_border():
@@ -316,6 +340,9 @@ def test_eval_reports_bleu_greedy_and_beam_and_attention_in_boxes(trained, tmp_p
             f"bleu{n}": scores[f"bleu{n}"] for n in range(1, 5)}
         assert set(metrics[label]["attention_in_box"]) == {"object_words", "peak_in_box", "peak_chance", "mass_in_box",
                                                            "area_share"}
+        misses = metrics[label]["attention_misses"]
+        counted = sum(group["object_words"] for group in misses["peak_in_box_by_objects"].values())
+        assert counted == metrics[label]["attention_in_box"]["object_words"]
     assert sorted(p.name for p in plot.parent.iterdir()) == ["scenes-1.png", "scenes-2.png"]
 
     # Eval's greedy caption of each scene is the command line's caption of that image.

@@ -272,21 +272,33 @@ def teacher_forced_log_prob(model, tokens, lengths):
     return np.sum(np.where(np.arange(tokens.shape[1]) < lengths[:, None], picked, 0.0), axis=1)
 
 
-def test_beam_of_one_equals_greedy_on_a_real_model(translator):
-    # A beam of one is greedy search, also as a tensor (the SavedModel's input), through tf.cond.
-    # `beam_search` itself with K = 1 would differ here: its finished set keeps an early END
-    # candidate (row 2) that greedy search passes over.
+@pytest.mark.parametrize("as_tensor", [False, True], ids=["python", "tensor"])
+def test_beam_of_one_equals_greedy_on_a_real_model(translator, as_tensor):
+    # A beam of one is greedy search, also as a tensor (the SavedModel's input), through the beam loop
+    # itself, with the default length penalty: here an END comes second (row 2) that greedy search
+    # passes over, and that a plain K = 1 beam search would finish and keep.
     @tf.function
     def both(beam_size):
         greedy = decode_translator(translator, lambda *inputs: decode(*inputs, GreedySampler()))
-        beam = decode_translator(translator, lambda *inputs: decode(*inputs, BeamSampler(beam_size)))
+        beam = decode_translator(translator, lambda *inputs: beam_search(*inputs, beam_size, length_penalty=0.6))
         return greedy, beam
 
-    greedy, beam = both(tf.constant(1))
+    greedy, beam = both(tf.constant(1) if as_tensor else 1)
+    assert np.all(greedy.lengths.numpy() > 1)
     np.testing.assert_array_equal(greedy.tokens, beam.tokens)
     np.testing.assert_array_equal(greedy.lengths, beam.lengths)
-    np.testing.assert_array_equal(greedy.scores, beam.scores)
+    np.testing.assert_allclose(greedy.scores, beam.scores, rtol=1e-6)
     np.testing.assert_array_equal(greedy.outputs["attention"], beam.outputs["attention"])
+
+
+def test_a_tensor_beam_size_compiles_one_decoding_loop():
+    spec = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)]
+    generate = tf.function(lambda prompt, lengths, beam_size: decode(
+        count_step, {"seen": tf.zeros([tf.shape(prompt)[0]], tf.int32)}, {"row": tf.range(tf.shape(prompt)[0])},
+        prompt, lengths, COUNT_END, tf.fill([tf.shape(prompt)[0]], 6), BeamSampler(beam_size)), input_signature=spec)
+    graph = generate.get_concrete_function().graph.as_graph_def()
+    loops = [node for node in graph.node if node.op in ("While", "StatelessWhile")]
+    assert len(loops) == 1
 
 
 def test_beam_score_is_the_penalised_teacher_forced_log_probability(translator):
