@@ -23,7 +23,7 @@ audio:
 
 test: $(STAMP) data
 	$(PY) -m ruff check layers datasets apps runtime tests benchmarks
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile  # one worker per core; a test file stays on one worker
 
 lint: $(STAMP)
 	$(PY) -m ruff check layers datasets apps runtime tests benchmarks
