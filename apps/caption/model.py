@@ -18,6 +18,11 @@ Luong et al. 2015 (with their input feeding: the LSTM reads the previous context
     z_t, alpha_t = SoftVisualAttention(h_t, a)
     p(y_t)     = as above
 
+With `lstm_input="word"` the LSTM reads the words only (h_t = LSTM(E y_{t-1}, h_{t-1})): the image
+reaches the output through z_t alone, so a word that names an object can only be predicted from
+where its own step looks. `grid_coordinates=True` appends each location's (x, y) in [-1, 1] to its
+annotation vector (C + 2), so that the attention can tell left from right.
+
 Why: with the paper's order, the attention that accompanies word y_t is chosen before the decoder has
 read y_{t-1}; on StampScenes it tends to reach the next object while still emitting the article before
 it ("a |red kite"), so the object word's own attention has often moved on.
@@ -50,6 +55,7 @@ from layers import LSTMCell, SoftVisualAttention
 PAD_ID = 0
 INITIAL_STATES = ("mean", "zeros")  # where h_0, c_0 come from
 ATTENTION_QUERIES = ("previous", "current")  # the attention reads h_{t-1} (Xu et al.) or h_t (Luong et al.)
+LSTM_INPUTS = ("word_and_context", "word")  # what the LSTM reads each step
 
 
 def doubly_stochastic_penalty(attention, mask=None):
@@ -88,6 +94,8 @@ class ShowAttendTell(keras.Model):
         initial_state: "mean" (h_0, c_0 from the mean annotation vector, the paper) or "zeros".
         attention_query: "previous" (attend with h_{t-1}, the paper) or "current" (attend with h_t,
             after reading y_{t-1}; see the module docstring).
+        lstm_input: "word_and_context" (the paper) or "word" (the context reaches the output only).
+        grid_coordinates: bool, append each location's (x, y) to its annotation vector.
 
     Call arguments:
         inputs: [grid (B, gh, gw, C_in) the cached encoder output, tokens (B, T) int, the caption
@@ -106,7 +114,7 @@ class ShowAttendTell(keras.Model):
 
     def __init__(self, vocab_size, encoder="mobilenet_v2", fine_tune_blocks=0, embedding_dim=256, units=512,
                  attention_units=256, dropout=0.3, initial_state="mean",
-                 attention_query="previous", **kwargs):
+                 attention_query="previous", lstm_input="word_and_context", grid_coordinates=False, **kwargs):
         super().__init__(**kwargs)
         check_encoder(encoder, fine_tune_blocks)
         for name, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("units", units),
@@ -119,13 +127,16 @@ class ShowAttendTell(keras.Model):
         if attention_query not in ATTENTION_QUERIES:
             raise ValueError(f"`attention_query` must be one of {ATTENTION_QUERIES}, got {attention_query!r}")
         self.attention_query = attention_query
+        if lstm_input not in LSTM_INPUTS:
+            raise ValueError(f"`lstm_input` must be one of {LSTM_INPUTS}, got {lstm_input!r}")
+        self.lstm_input, self.grid_coordinates = lstm_input, bool(grid_coordinates)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1), got {dropout!r}")
         self.vocab_size, self.encoder, self.fine_tune_blocks = vocab_size, encoder, fine_tune_blocks
         self.embedding_dim, self.units, self.attention_units, self.dropout_rate = (
             embedding_dim, units, attention_units, dropout)
         self.grid_shape = cached_grid_shape(encoder, fine_tune_blocks)  # (gh, gw, C_in) of the input
-        self.annotation_dim = cached_grid_shape(encoder, 0)[-1]  # C
+        self.annotation_dim = cached_grid_shape(encoder, 0)[-1] + (2 if self.grid_coordinates else 0)  # C
         self.attention_penalty = 0.0  # lambda; `compile` sets it
 
     def build(self, input_shape):
@@ -148,7 +159,7 @@ class ShowAttendTell(keras.Model):
         for layer in (*initial, self.readout_z):
             layer.build((None, C))
         self.attention.build((None, H), (None, None, C))
-        self.lstm.build((None, E + C))
+        self.lstm.build((None, E + C if self.lstm_input == "word_and_context" else E))
         self.readout_h.build((None, H))
         self.logits.build((None, E))
 
@@ -223,7 +234,13 @@ class ShowAttendTell(keras.Model):
         if self.fine_tune_blocks:
             grid = self.top(grid)  # (B, 7, 7, 1280); frozen batch normalisations
         shape = ops.shape(grid)
-        return ops.reshape(grid, (shape[0], shape[1] * shape[2], shape[3]))
+        annotations = ops.reshape(grid, (shape[0], shape[1] * shape[2], shape[3]))
+        if not self.grid_coordinates:
+            return annotations
+        rows, columns = grid.shape[1], grid.shape[2]  # static: the cached grid's (after any top blocks)
+        y, x = ops.meshgrid(ops.linspace(-1.0, 1.0, rows), ops.linspace(-1.0, 1.0, columns), indexing="ij")
+        where = ops.cast(ops.reshape(ops.stack([x, y], axis=-1), (1, rows * columns, 2)), annotations.dtype)
+        return ops.concatenate([annotations, ops.tile(where, (shape[0], 1, 1))], axis=-1)
 
     def _start(self, annotations):
         """Initial state (from the mean annotation, or zeros), and the constants every step reads."""
@@ -247,12 +264,14 @@ class ShowAttendTell(keras.Model):
         """
         attend = lambda query: self.attention(query, constants["annotations"],
                                               projected_features=constants["projected"])
+        with_context = lambda context: (ops.concatenate([embedded, context], axis=-1)
+                                        if self.lstm_input == "word_and_context" else embedded)
         if self.attention_query == "current":
-            new_h, (_, new_c) = self.lstm(ops.concatenate([embedded, previous_context], axis=-1), [h, c])
+            new_h, (_, new_c) = self.lstm(with_context(previous_context), [h, c])
             context, alpha = attend(new_h)
             return new_h, new_c, context, alpha
         context, alpha = attend(h)
-        new_h, (_, new_c) = self.lstm(ops.concatenate([embedded, context], axis=-1), [h, c])
+        new_h, (_, new_c) = self.lstm(with_context(context), [h, c])
         return new_h, new_c, context, alpha
 
     def _readout(self, embedded, h, context, training):
@@ -272,4 +291,6 @@ class ShowAttendTell(keras.Model):
             "dropout": self.dropout_rate,
             "initial_state": self.initial_state,
             "attention_query": self.attention_query,
+            "lstm_input": self.lstm_input,
+            "grid_coordinates": self.grid_coordinates,
         }

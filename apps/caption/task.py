@@ -96,6 +96,12 @@ class CaptionTask(Task):
                             help="which LSTM state chooses the attention of word t: h_{t-1}, before reading word "
                                  "t-1 (the paper, default), or h_t, after reading it (Luong et al. 2015, the "
                                  "previous context fed back into the LSTM)")
+        parser.add_argument("--lstm-input", choices=("word_and_context", "word"), default="word_and_context",
+                            help="what the LSTM reads: the previous word and the attention context (the paper, "
+                                 "default), or the word only, so that the image reaches the output only through "
+                                 "each step's own attention")
+        parser.add_argument("--grid-coordinates", action="store_true",
+                            help="append each grid location's (x, y) to its annotation vector")
 
     def add_predict_arguments(self, parser):
         parser.add_argument("--attention", metavar="OUT.png", type=cli.output_file,
@@ -190,7 +196,9 @@ class CaptionTask(Task):
     def model_arguments(self, args):
         return {**super().model_arguments(args), "encoder": args.encoder, "fine_tune_blocks": args.fine_tune_blocks,
                 **({"initial_state": args.initial_state} if args.initial_state != "mean" else {}),
-                **({"attention_query": args.attention_query} if args.attention_query != "previous" else {})}
+                **({"attention_query": args.attention_query} if args.attention_query != "previous" else {}),
+                **({"lstm_input": args.lstm_input} if args.lstm_input != "word_and_context" else {}),
+                **({"grid_coordinates": True} if args.grid_coordinates else {})}
 
     def architecture(self, name):
         from apps.caption.model import ShowAttendTell

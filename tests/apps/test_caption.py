@@ -64,9 +64,11 @@ def test_doubly_stochastic_term_is_the_papers():
     np.testing.assert_allclose(float(added), 0.5 * penalty / (tokens != 0).sum(), rtol=1e-5)
 
 
-@pytest.mark.parametrize("attention_query", ["previous", "current"])
-def test_attention_sums_to_one_over_locations_and_stepwise_decoding_equals_the_full_pass(attention_query):
-    model = tiny_model(attention_query=attention_query)
+@pytest.mark.parametrize("arguments", [{}, {"attention_query": "current"},
+                                       {"attention_query": "current", "lstm_input": "word", "grid_coordinates": True}],
+                         ids=["paper", "current", "word-only"])
+def test_attention_sums_to_one_over_locations_and_stepwise_decoding_equals_the_full_pass(arguments):
+    model = tiny_model(**arguments)
     grids, tokens = batch(1)
     weights = model.attention_weights(grids, tokens).numpy()
     assert weights.shape == (3, 4, 16)
@@ -93,6 +95,26 @@ def test_the_current_query_attends_after_reading_the_previous_word():
         np.testing.assert_allclose(before[0], after[0], atol=1e-7)  # step 0 never sees it
         assert (np.abs(before[1] - after[1]).max() > 1e-6) == moves
         assert np.abs(before[2] - after[2]).max() > 1e-6  # later steps see it either way
+
+
+def test_with_word_only_input_the_image_reaches_the_output_through_the_current_attention_only():
+    """lstm_input="word": the LSTM never reads the context, so its states do not depend on the grid beyond
+    the initial state; the grid coordinates are two more annotation channels, x then y, in [-1, 1]."""
+    model = tiny_model(attention_query="current", lstm_input="word", grid_coordinates=True, initial_state="zeros")
+    grids, tokens = batch(3)
+    other = grids.copy()
+    other[:, 1:3] += 5.0  # a different image
+    state, constants = model.encode(grids)
+    other_state, other_constants = model.encode(other)
+    for index in range(tokens.shape[1]):
+        step_tokens = tf.constant(tokens[:, index])
+        _, state, _ = model.step(step_tokens, state, constants, index)
+        _, other_state, _ = model.step(step_tokens, other_state, other_constants, index)
+        np.testing.assert_allclose(state["h"], other_state["h"], atol=1e-6)
+    annotations = constants["annotations"].numpy()
+    assert annotations.shape == (3, 16, 18)
+    np.testing.assert_allclose(annotations[0, :4, -2:], [[-1, -1], [-1 / 3, -1], [1 / 3, -1], [1, -1]], atol=1e-6)
+    np.testing.assert_allclose(annotations[0, 4, -2:], [-1, -1 / 3], atol=1e-6)
 
 
 def test_fine_tuned_top_blocks_start_from_imagenet():
