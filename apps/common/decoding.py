@@ -232,11 +232,13 @@ def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_leng
     (N = B * K) and reordered with `gather_beams`. Within the prompt, the prompt's next token
     is the only choice, at log-probability 0, so the prompt does not count in the scores.
 
-    K = 1 is greedy search, token for token and score for score: a single hypothesis finishes only
+    K = 1 is greedy search (up to float rounding of near-ties): a single hypothesis finishes only
     when END is its best extension (an END in second place does not finish it) and is ranked without
     length penalty. With the rules above it would not be: the second-best extension, an END, would
     finish and could beat, after the penalty, the hypothesis greedy search goes on to write.
     """
+    if not tf.is_tensor(end_id) and end_id < 0:
+        raise ValueError("beam search needs an END token in the vocabulary (end_id >= 0): hypotheses finish on it")
     prompt, prompt_lengths, max_lengths = _as_int32(prompt, prompt_lengths, max_lengths)
     end_id = tf.cast(end_id, tf.int32)
     beam_size = tf.cast(beam_size, tf.int32)

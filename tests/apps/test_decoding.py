@@ -77,6 +77,9 @@ def test_beam_size_must_be_positive():
         BeamSampler(beam_size=0)
     with pytest.raises(tf.errors.InvalidArgumentError, match="beam_size must be a positive integer"):
         run(BeamSampler(beam_size=tf.constant(0)))
+    with pytest.raises(ValueError, match="END token"):  # nothing could finish
+        decode(markov_step, {"count": tf.zeros([2])}, {}, *start_prompt(2), -1, tf.fill([2], 6),
+               BeamSampler(beam_size=tf.constant(1)))
 
 
 def test_end_is_forced_at_each_examples_length_limit():
@@ -285,6 +288,15 @@ def test_beam_of_one_equals_greedy_on_a_real_model(translator, as_tensor):
 
     greedy, beam = both(tf.constant(1) if as_tensor else 1)
     assert np.all(greedy.lengths.numpy() > 1)
+    if not isinstance(translator, AttentionGRUTranslator):
+        return
+    # There, the case the rule is for happens: before greedy search's END, END is a step's runner-up.
+    tokens, lengths = greedy.tokens.numpy(), greedy.lengths.numpy()
+    target_in = np.concatenate([np.full((len(tokens), 1), MODEL_START), tokens[:, :-1]], axis=1)
+    logits = np.array(translator([SOURCE, target_in], training=False))
+    logits[..., list(SUPPRESSED)] = -1e9
+    runner_up = np.argsort(-logits, axis=-1)[..., 1]  # (B, L)
+    assert np.any((runner_up == MODEL_END) & (np.arange(tokens.shape[1]) < lengths[:, None] - 1))
     np.testing.assert_array_equal(greedy.tokens, beam.tokens)
     np.testing.assert_array_equal(greedy.lengths, beam.lengths)
     np.testing.assert_allclose(greedy.scores, beam.scores, rtol=1e-6)
