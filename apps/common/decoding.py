@@ -247,6 +247,8 @@ def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_leng
     num_steps = tf.reduce_max(prompt_lengths - 1 + max_lengths)
     greedy = tf.equal(beam_size, 1)
     length_penalty = tf.where(greedy, 0.0, tf.cast(length_penalty, tf.float32))
+    # (1, 2K): which of the 2K ranked candidates may finish, if they end: all, or with K = 1 the best only.
+    may_finish = ~greedy | (tf.range(2 * beam_size) < beam_size)[None]
     penalty = lambda length: ((5.0 + tf.cast(length, tf.float32)) / 6.0) ** length_penalty
 
     tile = lambda x: tf.repeat(x, beam_size, axis=0)  # (B, ...) -> (B * K, ...)
@@ -277,8 +279,7 @@ def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_leng
         parent = flat_index // vocab_size  # (B, 2K): the live beam each candidate extends
         token = flat_index % vocab_size
         is_end = tf.equal(token, end_id) & (column >= 0)[:, None]
-        rank = tf.range(2 * beam_size)[None]
-        ends = is_end & (~greedy | (rank < beam_size))  # the candidates that finish
+        ends = is_end & may_finish  # the candidates that finish
 
         # Every candidate's history: the parent's tokens and outputs, plus this step.
         candidate_column = tf.repeat(column, 2 * beam_size)
