@@ -52,13 +52,11 @@ Token id 0 is padding.
 import keras
 from keras import ops
 
+from apps.caption.decoder_options import ATTENTION_QUERIES, INITIAL_STATES, LSTM_INPUTS
 from apps.caption.encoder import build_top, cached_grid_shape, check_encoder
 from layers import LSTMCell, SoftVisualAttention
 
 PAD_ID = 0
-INITIAL_STATES = ("mean", "zeros")  # where h_0, c_0 come from
-ATTENTION_QUERIES = ("previous", "current")  # the attention reads h_{t-1} (Xu et al.) or h_t (Luong et al.)
-LSTM_INPUTS = ("word_and_context", "word")  # what the LSTM reads each step
 
 
 def doubly_stochastic_penalty(attention, mask=None):

@@ -7,6 +7,7 @@ Module level imports no TensorFlow: `--help` and the argument errors stay fast.
 import sys
 from pathlib import Path
 
+from apps.caption.decoder_options import DECODER_OPTIONS, non_default_options
 from apps.caption.encoder import CUTS, ENCODERS
 from apps.common import cli
 from apps.common.cli import UserError, positive_int
@@ -16,6 +17,15 @@ from apps.common.task import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY, Task
 SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "caption"
 START, END, UNKNOWN = "[start]", "[end]", "[UNK]"
 PAD_ID, UNKNOWN_ID = 0, 1
+DECODER_OPTION_HELP = {
+    "initial_state": "the LSTM's initial state: from the mean annotation vector (the paper, default), or zeros, so "
+                     "that the image reaches the decoder only through the attention",
+    "attention_query": "which LSTM state chooses the attention of word t: h_{t-1}, before reading word t-1 (the "
+                       "paper, default), or h_t, after reading it (Luong et al. 2015; with the default --lstm-input "
+                       "the context of word t-1 is part of what the LSTM read)",
+    "lstm_input": "what the LSTM reads: the previous word and the attention context (the paper, default), or the "
+                  "word only, so that the image reaches the output only through each step's own attention",
+}
 MAX_TRAINING_WORDS = 38  # words kept of a training caption: with [start] and [end], at most 40 tokens
 PRESETS = {
     "show-attend-tell": {
@@ -89,17 +99,9 @@ class CaptionTask(Task):
         parser.add_argument("--attention-penalty", type=bounded(float, "a number >= 0", lambda x: x >= 0),
                             default=1.0, help="lambda of the doubly stochastic attention penalty (default 1.0, as "
                                               "in the paper; 0 turns it off)")
-        parser.add_argument("--initial-state", choices=("mean", "zeros"), default="mean",
-                            help="the LSTM's initial state: from the mean annotation vector (the paper, default), or "
-                                 "zeros, so that the image reaches the decoder only through the attention")
-        parser.add_argument("--attention-query", choices=("previous", "current"), default="previous",
-                            help="which LSTM state chooses the attention of word t: h_{t-1}, before reading word "
-                                 "t-1 (the paper, default), or h_t, after reading it (Luong et al. 2015, the "
-                                 "previous context fed back into the LSTM)")
-        parser.add_argument("--lstm-input", choices=("word_and_context", "word"), default="word_and_context",
-                            help="what the LSTM reads: the previous word and the attention context (the paper, "
-                                 "default), or the word only, so that the image reaches the output only through "
-                                 "each step's own attention")
+        for name, choices in DECODER_OPTIONS.items():
+            parser.add_argument("--" + name.replace("_", "-"), choices=choices, default=choices[0],
+                                help=DECODER_OPTION_HELP[name])
         parser.add_argument("--grid-coordinates", action="store_true",
                             help="append each grid location's (x, y) to its annotation vector")
 
@@ -195,9 +197,7 @@ class CaptionTask(Task):
 
     def model_arguments(self, args):
         return {**super().model_arguments(args), "encoder": args.encoder, "fine_tune_blocks": args.fine_tune_blocks,
-                **({"initial_state": args.initial_state} if args.initial_state != "mean" else {}),
-                **({"attention_query": args.attention_query} if args.attention_query != "previous" else {}),
-                **({"lstm_input": args.lstm_input} if args.lstm_input != "word_and_context" else {}),
+                **non_default_options(vars(args)),
                 **({"grid_coordinates": True} if args.grid_coordinates else {})}
 
     def architecture(self, name):

@@ -309,6 +309,23 @@ def test_uniform_attention_puts_the_box_area_share_inside_the_box():
     assert [r["mass_in_box"] for r in records] == pytest.approx(shares, rel=1e-4)
 
 
+def test_decoder_options_from_the_command_line_reach_the_model_arguments():
+    """The paper's choices stay out of the config; the others go in under the model's own names."""
+    from apps.caption.task import CaptionTask
+    from apps.common.runner import Runner
+
+    parser = Runner(CaptionTask()).build_parser()
+    paper = CaptionTask().model_arguments(parser.parse_args(["train", *TINY]))
+    assert not {"initial_state", "attention_query", "lstm_input", "grid_coordinates"} & set(paper)
+    args = parser.parse_args(["train", *TINY, "--initial-state", "zeros", "--attention-query", "current",
+                              "--lstm-input", "word", "--grid-coordinates"])
+    arguments = CaptionTask().model_arguments(args)
+    assert {k: arguments[k] for k in ("initial_state", "attention_query", "lstm_input", "grid_coordinates")} == {
+        "initial_state": "zeros", "attention_query": "current", "lstm_input": "word", "grid_coordinates": True}
+    config = ShowAttendTell(vocab_size=20, **{**arguments, "encoder": "tiny"}).get_config()
+    assert config["attention_query"] == "current" and config["lstm_input"] == "word"
+
+
 # --- training, eval, export, the command line ------------------------------------------------------
 
 
