@@ -321,6 +321,8 @@ class Runner:
                 *previous.pop("previous_runs", []),
                 {**previous, "parameters": previous_config.get("parameters")},
             ]
+            config.update({key: previous_config[key] for key in self.task.carried_config_keys
+                           if key in previous_config})
         return config
 
     def save(self, out, model, config, vocabularies):

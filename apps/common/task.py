@@ -39,6 +39,8 @@ class Task:
             gives the class.
         vocabulary_names: the vocabularies a model directory keeps (`<name>_vocabulary.txt`).
         optional_vocabulary_names: vocabularies a model directory may keep (older ones lack them).
+        carried_config_keys: config.json entries that describe vocabularies, which `train
+            --init-from` carries over with the vocabularies themselves.
         input_name: the serving signature's input ("text", "image_bytes").
         decoding: "beam" (the default command and `export` take --beam, the config records the
             beam and length penalty), "sample" (the default command takes --temperature, --top-k,
@@ -68,6 +70,7 @@ class Task:
     presets = {}
     vocabulary_names = ()
     optional_vocabulary_names = ()
+    carried_config_keys = ()
     input_name = "text"
     decoding = "beam"
     batch_size = 32

@@ -74,6 +74,7 @@ class TranslationTask(Task):
     # "english<TAB>french" lines for unknown source words (`upgrade --glossary`), and the forms a
     # word takes after a given word ("le fils" -> "le Fils"), which older models lack (casing.py).
     optional_vocabulary_names = (GLOSSARY, CASED_BIGRAMS)
+    carried_config_keys = ("glossary",)  # what the glossary is (`upgrade --glossary`)
 
     # --- command line ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -353,6 +354,21 @@ def test_init_from_continues_from_the_trained_weights(trained, anki_file, tmp_pa
     for name in ("source_vocabulary.txt", "target_vocabulary.txt"):
         assert (out / name).read_text() == (trained / name).read_text()
         assert len((out / name).read_text().splitlines()) > 20
+
+
+def test_init_from_keeps_the_glossary_and_what_it_is(trained, anki_file, tmp_path):
+    start = tmp_path / "with-glossary"
+    shutil.copytree(trained, start)
+    config = json.loads((start / "config.json").read_text())
+    config["glossary"] = "a test glossary: 1 one-word headword"
+    (start / "config.json").write_text(json.dumps(config))
+    (start / "glossary_vocabulary.txt").write_text("sings\tchante\n")
+    out = tmp_path / "continued"
+    status = main(["train", "--data", str(anki_file), "--model", config["architecture"], "--size", "tiny",
+                   "--epochs", "1", "--batch-size", "16", "--init-from", str(start), "--out", str(out)])
+    assert status == 0
+    assert (out / "glossary_vocabulary.txt").read_text() == "sings\tchante\n"
+    assert json.loads((out / "config.json").read_text())["glossary"] == "a test glossary: 1 one-word headword"
 
 
 def test_init_from_a_different_architecture_is_a_clear_error(trained, anki_file, tmp_path):
