@@ -67,7 +67,7 @@ class TranslationTask(Task):
     example_noun = "pairs"
     shipped_dir = SHIPPED
     shipped_models = ("attention-gru", "transformer")
-    default_model = "attention-gru"
+    default_model = "transformer"  # ahead on every validation corpus but the 44 Tux Paint captions (card)
     presets = PRESETS
     # The model indexes source and target; cased_target gives each target id its cased form (casing.py).
     vocabulary_names = ("source", "target", CASED_VOCABULARY)
