@@ -7,6 +7,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: test lint demo bench data audio clean
 
+# Corpora no package carries (Tatoeba, Multi30k, newstest: `python -m datasets fetch NAME`) are read
+# from $SEQMODELS_DOWNLOADS; developers and CI have a copy in ../shared/data.
+export SEQMODELS_DOWNLOADS ?= $(abspath $(wildcard ../shared/data))
+
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

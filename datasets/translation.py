@@ -17,10 +17,19 @@ Corpora, each split by a key that keeps related pairs together:
             it therefore reads those three too).
   freedict  FreeDict's English-French dictionary (GPL-2+): headword -> each French equivalent. A
             glossary, not sentences: opt-in only. Key: the headword.
+  anki      Tatoeba pairs as ManyThings packs them for Anki (`fra-eng.zip` or `fra.txt`, CC-BY 2.0
+            FR), downloaded (`datasets.downloads`). Key: the English sentence, so its several French
+            translations stay together (and serve as several references in evaluation).
+  multi30k  Multi30k task 1, photo descriptions (research and education only), downloaded. Its
+            official train / val / test_2016_flickr splits. Evaluation splits keep every line.
+  newstest2013, newstest2014
+            WMT news, downloaded; evaluation only (validation and test respectively), every line.
 "bundled" is bible, wesnoth and tuxpaint (what the shipped models were trained on); "modern" is
-the union of `MODERN_CORPORA`; names join with "+" ("bundled+modern"). An Anki file
-(`english<TAB>french[<TAB>attribution]` per line) is keyed by its English sentence, so the several
-translations of one sentence stay together.
+the union of `MODERN_CORPORA`; "everyday" is anki and multi30k; names join with "+"
+("bundled+modern+everyday"). An Anki file given by its path is read as the `anki` corpus is.
+
+When corpora are combined, a training pair whose English (lower-cased) is an evaluation sentence
+of any of them is dropped ("in_other_evaluation"): no evaluation sentence is ever trained on.
 
 Defaults and why:
   * `max_words=40`: longer pairs are mostly multi-sentence Bible verses and narration; they are
@@ -42,9 +51,10 @@ import functools
 import os
 import re
 import sqlite3
+import zipfile
 from pathlib import Path
 
-from datasets import cache, debian_pairs
+from datasets import cache, debian_pairs, downloads
 from datasets.errors import DataError, FormatError, MissingCorpusError
 from datasets.fetch import DEBIAN_FILES, FREEDICT_FILES
 from datasets.freedict import read_freedict
@@ -54,9 +64,17 @@ from datasets.text import ExampleFilter, normalize, word_count
 
 CORPORA = ("bible", "wesnoth", "tuxpaint")  # "bundled"
 MODERN_CORPORA = debian_pairs.SOURCES  # "modern"
+# Not in any package: read from the downloads folder (`datasets.downloads`). Multi30k and newstest
+# keep their official splits: {corpus: ((split, file stem), ...)}; newstest has no training split.
+OFFICIAL_SPLITS = {
+    "multi30k": (("train", "train"), ("validation", "val"), ("test", "test_2016_flickr")),
+    "newstest2013": (("validation", "newstest2013"),),
+    "newstest2014": (("test", "newstest2014"),),
+}
+DOWNLOADED_CORPORA = ("anki", *OFFICIAL_SPLITS)
 GLOSSARIES = ("freedict",)
-GROUPS = {"bundled": CORPORA, "modern": MODERN_CORPORA}
-ALL_CORPORA = CORPORA + MODERN_CORPORA + GLOSSARIES
+GROUPS = {"bundled": CORPORA, "modern": MODERN_CORPORA, "everyday": ("anki", "multi30k")}
+ALL_CORPORA = CORPORA + MODERN_CORPORA + DOWNLOADED_CORPORA + GLOSSARIES
 BIBLE_ENGLISH = {"k": "King James Version", "3": "Bible in Basic English", "4": "World English Bible"}
 BIBLE_FRENCH = {"l": "Louis Segond 1910", "5": "Darby"}
 ALL_BIBLE_PAIRINGS = tuple((en, fr) for en in BIBLE_ENGLISH for fr in BIBLE_FRENCH)
@@ -103,7 +121,8 @@ def load_translation_pairs(source="bundled", split="train", *, max_words=DEFAULT
 
     Raises:
         MissingCorpusError: a bundled corpus is not installed (run `make data`).
-        FormatError: the Anki file has a malformed line.
+        FormatError: the Anki file has no well-formed line (a malformed line among good ones is
+            skipped and counted as "malformed").
         ValueError: an argument has an invalid value.
     """
     examples = load_translation_examples(source, split, max_words=max_words, bible_pairings=bible_pairings,
@@ -162,8 +181,9 @@ def _arguments(source, max_words, bible_pairings, max_pairs_per_corpus):
     else:
         raise DataError(f"source must be 'bundled', 'modern', one of {', '.join(ALL_CORPORA)} (several "
                         f"joined by '+'), or the path of an Anki file; got {source!r} (no such file)")
-    # The cache directory is part of the key: a changed $SEQMODELS_DATA_DIR must be read again.
-    return sources, max_words, pairings, max_pairs_per_corpus, str(cache.cache_dir())
+    # The data folders are part of the key: a changed $SEQMODELS_DATA_DIR or downloads folder is read again.
+    folders = (str(cache.cache_dir()), *map(str, downloads.download_dirs()))
+    return sources, max_words, pairings, max_pairs_per_corpus, folders
 
 
 @functools.lru_cache(maxsize=8)
@@ -172,6 +192,7 @@ def _load(sources, max_words, bible_pairings, max_pairs_per_corpus, _cache_dir):
     seen = set()  # shared, so a pair found in two combined corpora is kept once
     splits = {"train": [], "validation": [], "test": []}
     report = {}
+    loaded = []
     for source in sources:
         name = source if isinstance(source, str) else source[0]
         examples = ExampleFilter(max_words=max_words, seen=seen)
@@ -185,14 +206,42 @@ def _load(sources, max_words, bible_pairings, max_pairs_per_corpus, _cache_dir):
             kept = _modern(examples, name)
         elif name == "freedict":
             kept = _freedict(examples)
+        elif name in OFFICIAL_SPLITS:
+            kept = _official(examples, name)
         else:
-            kept = _anki(examples, source[1])
+            kept = _anki(examples, source[1] if isinstance(source, tuple) else anki_path())
         if max_pairs_per_corpus is not None and len(kept) > max_pairs_per_corpus:
             kept = _cap(kept, max_pairs_per_corpus, examples)
+        loaded.append((name, examples, kept))
+    if len(loaded) > 1:
+        _drop_evaluation_english_from_training(loaded)
+    for name, examples, kept in loaded:
         for example in kept:
-            splits[split_of(example[0])].append(example)
+            splits[example_split(example[0])].append(example)
         report[name] = examples.report()
     return splits, report
+
+
+def example_split(key):
+    """The split of an example's key: the official one for `OFFICIAL_SPLITS` corpora
+    ("multi30k:test:17"), else the stable hash of `datasets.splits.split_of`."""
+    corpus, _, rest = key.partition(":")
+    return rest.partition(":")[0] if corpus in OFFICIAL_SPLITS else split_of(key)
+
+
+def _drop_evaluation_english_from_training(loaded):
+    """Drops, in place, each training pair whose English is a validation or test sentence of any
+    corpus in `loaded` ([(name, ExampleFilter, kept examples)]), counting it on its corpus."""
+    held_out = {english.lower() for _, _, kept in loaded for key, english, _ in kept if example_split(key) != "train"}
+    for i, (name, examples, kept) in enumerate(loaded):
+        keep = []
+        for example in kept:
+            if example_split(example[0]) == "train" and example[1].lower() in held_out:
+                examples.counts["train"]["kept"] -= 1
+                examples.reject("train", "in_other_evaluation")
+            else:
+                keep.append(example)
+        loaded[i] = (name, examples, keep)
 
 
 def _cap(kept, limit, examples):
@@ -200,7 +249,7 @@ def _cap(kept, limit, examples):
     ranked = sorted(range(len(kept)), key=lambda i: (key_fraction(kept[i][0], salt="cap:"), i))
     chosen = set(ranked[:limit])
     for i in ranked[limit:]:
-        split = split_of(kept[i][0])
+        split = example_split(kept[i][0])
         examples.counts[split]["kept"] -= 1
         examples.reject(split, "capped")
     return [example for i, example in enumerate(kept) if i in chosen]
@@ -208,7 +257,7 @@ def _cap(kept, limit, examples):
 
 def _add(examples, kept, key, english, french):
     """Filters one pair through `examples` and appends it to `kept` when it survives."""
-    fields = examples.add(split_of(key), (english, french))
+    fields = examples.add(example_split(key), (english, french))
     if fields:
         kept.append((key, *fields))
 
@@ -404,30 +453,93 @@ def _tuxpaint(examples):
 def read_anki(path):
     """Yields (line_number, english, french) from an Anki / ManyThings file, skipping blank lines.
 
+    A malformed line (not UTF-8, not 2-3 tab-separated fields) is yielded as (line_number, None,
+    problem): one bad line in a file of 167,000 should cost that line, not the file.
+
+    Args:
+        path: path-like, `fra.txt` or the `fra-eng.zip` that holds it.
+
     Raises:
-        FormatError: naming the file and line, for a line that is not UTF-8 or has not 2-3 fields.
+        FormatError: a zip that holds no `fra.txt`, or a file that is not a zip where one is named.
     """
-    with open(path, "rb") as f:
+    with _open_anki(path) as f:
         for number, raw in enumerate(f, start=1):
             try:
                 line = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError:
-                raise FormatError(path, number, "UTF-8 text") from None
+                yield number, None, "UTF-8 text"
+                continue
             if not line.strip():
                 continue
             fields = line.split("\t")
             if len(fields) not in (2, 3):
-                raise FormatError(path, number, f"english<TAB>french[<TAB>attribution], got {len(fields)} "
-                                                f"tab-separated field(s)")
-            yield number, fields[0], fields[1]
+                yield number, None, f"english<TAB>french[<TAB>attribution], got {len(fields)} tab-separated field(s)"
+            else:
+                yield number, fields[0], fields[1]
+
+
+def anki_path():
+    """The downloaded `fra-eng.zip` or `fra.txt`; raises MissingDownloadError if absent."""
+    return downloads.find_files("anki")["fra-eng.zip"]
+
+
+def _open_anki(path):
+    if not str(path).endswith(".zip"):
+        return open(path, "rb")
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise FormatError(path, None, "a zip archive (fra-eng.zip) or a fra.txt file") from None
+    members = [n for n in archive.namelist() if Path(n).name == "fra.txt" and not n.startswith("__MACOSX")]
+    if not members:
+        raise FormatError(path, None, "a zip archive holding fra.txt")
+    return archive.open(members[0])
+
+
+def _official(examples, name):
+    """The pairs of a corpus with official splits, from its line-aligned .en / .fr files."""
+    files = downloads.find_files(name)
+    kept = []
+    for split, stem in OFFICIAL_SPLITS[name]:
+        english, french = (_read_lines(files[f"{stem}.{lang}"]) for lang in ("en", "fr"))
+        if len(english) != len(french):
+            raise FormatError(files[f"{stem}.fr"], None, f"as many lines as {files[f'{stem}.en'].name} "
+                                                        f"({len(english)}), got {len(french)}")
+        for number, pair in enumerate(zip(english, french, strict=True), start=1):
+            key = f"{name}:{split}:{number}"
+            if split == "train":
+                _add(examples, kept, key, *pair)
+                continue
+            # An official test set is scored whole: no length limit, duplicates kept.
+            en, fr = normalize(pair[0]), normalize(pair[1])
+            if en and fr:
+                examples.counts[split]["kept"] += 1
+                kept.append((key, en, fr))
+            else:
+                examples.reject(split, "empty")
+    return kept
+
+
+def _read_lines(path):
+    with downloads.open_text(path) as f:
+        raw = f.read()
+    try:
+        return raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise FormatError(path, line, "UTF-8 text") from None
 
 
 def _anki(examples, path):
-    from datasets.text import normalize
-
-    kept = []
-    for _, english, french in read_anki(path):
-        _add(examples, kept, f"anki:{normalize(english)}", english, french)
+    kept, first_problem = [], None
+    for number, english, french in read_anki(path):
+        if english is None:  # counted on the training split: a malformed line has no key
+            examples.reject("train", "malformed")
+            first_problem = first_problem or (number, french)
+        else:
+            _add(examples, kept, f"anki:{normalize(english)}", english, french)
+    if not kept and first_problem:  # not an Anki file at all
+        raise FormatError(path, *first_problem)
     return kept
 
 

@@ -25,7 +25,8 @@ def corpus_scores(hypotheses, references, cased=False):
     """Corpus BLEU (Papineni et al., 2002) and chrF (Popović, 2015), in %.
 
     Case-insensitive by default: the vocabularies are lower-case, so cased scores would measure
-    the capitalisation as well as the words. `cased=True` adds "bleu_cased", which does.
+    the capitalisation as well as the words. `cased=True` adds "bleu_cased" and "chrf_cased"
+    (SacreBLEU's defaults, as public tables print them), which do.
 
     Args:
         hypotheses: list of N str, the generated texts.
@@ -45,6 +46,7 @@ def corpus_scores(hypotheses, references, cased=False):
     }
     if cased:
         scores["bleu_cased"] = round(BLEU().corpus_score(hypotheses, streams).score, 2)
+        scores["chrf_cased"] = round(CHRF().corpus_score(hypotheses, streams).score, 2)
     return scores
 
 

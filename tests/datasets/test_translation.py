@@ -144,17 +144,46 @@ def test_anki_file(tmp_path):
     assert len(go_splits) == 1  # all translations of one English sentence in one split
 
 
-def test_anki_malformed_line_names_file_and_line(tmp_path):
-    path = write_anki(tmp_path, ["Go.\tVa !", "Hi. Salut !"], name="bad.txt")
-    with pytest.raises(FormatError, match=r"bad\.txt:2: expected english<TAB>french.*got 1"):
+def test_anki_malformed_lines_are_skipped_and_counted(tmp_path):
+    path = write_anki(tmp_path, ["Go.\tVa !", "Hi. Salut !", "Run!\t", "\tCours !", "Stop!\tArrête !"], name="bad.txt")
+    pairs = [p for split in SPLITS for p in load_translation_pairs(str(path), split)]
+    assert sorted(pairs) == [("Go.", "Va !"), ("Stop!", "Arrête !")]
+    report = translation_report(path)["anki"]
+    assert report["train"]["malformed"] == 1  # the line without a tab
+    assert sum(counts["empty"] for counts in report.values()) == 2  # an empty English or French side
+
+
+def test_anki_not_utf8_line_is_skipped_and_counted(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"Go.\tVa !\n" + "Summer.\tÉté.\n".encode("latin-1"))
+    assert [p for split in SPLITS for p in load_translation_pairs(path, split)] == [("Go.", "Va !")]
+    assert translation_report(path)["anki"]["train"]["malformed"] == 1
+
+
+def test_a_file_with_no_anki_line_names_file_and_line(tmp_path):
+    path = write_anki(tmp_path, ["english,french", "Go.,Va !"], name="pairs.csv")
+    with pytest.raises(FormatError, match=r"pairs\.csv:1: expected english<TAB>french.*got 1"):
         load_translation_pairs(str(path))
 
 
-def test_anki_not_utf8_names_file_and_line(tmp_path):
-    path = tmp_path / "latin1.txt"
-    path.write_bytes("Go.\tVa !\nSummer.\tÉté.\n".encode("latin-1"))
-    with pytest.raises(FormatError, match=r"latin1\.txt:2: expected UTF-8"):
-        load_translation_pairs(path)
+def test_anki_zip_is_read_and_a_zip_without_fra_txt_is_one_error(tmp_path):
+    import zipfile
+
+    good = tmp_path / "fra-eng.zip"
+    with zipfile.ZipFile(good, "w") as archive:
+        archive.writestr("__MACOSX/fra-eng/._fra.txt", b"\x00\x05junk")  # macOS resource forks are ignored
+        archive.writestr("fra-eng/fra.txt", "Go.\tVa !\tCC-BY 2.0 (France)\nHello!\tSalut !\n")
+    assert sorted(p for split in SPLITS for p in load_translation_pairs(good, split)) == [
+        ("Go.", "Va !"), ("Hello!", "Salut !")]
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("readme.txt", "nothing")
+    with pytest.raises(FormatError, match=r"empty\.zip: expected a zip archive holding fra\.txt"):
+        load_translation_pairs(empty)
+    not_zip = tmp_path / "broken.zip"
+    not_zip.write_bytes(b"<html>not found</html>")
+    with pytest.raises(FormatError, match=r"broken\.zip: expected a zip archive"):
+        load_translation_pairs(not_zip)
 
 
 def _loose(text):
