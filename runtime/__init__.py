@@ -24,15 +24,17 @@ _NOISE = re.compile(
 _installed = False
 
 
-def quiet_tensorflow():
-    """Filters TensorFlow's C++ log lines out of stderr, then imports TensorFlow. Idempotent."""
+def quiet_tensorflow(import_now=True):
+    """Filters TensorFlow's C++ log lines out of stderr, then imports TensorFlow (unless not
+    `import_now`: `--help` needs no TensorFlow, and a later import is filtered all the same).
+    Idempotent."""
     global _installed
     backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not _installed:
         _installed = True
         _filter_stderr()
-    if backend != "tensorflow":
+    if backend != "tensorflow" or not import_now:
         return  # e.g. JAX on an accelerator machine, which may have no TensorFlow at all
     tensorflow = _import_tensorflow_without_keras()
     tensorflow.config.list_physical_devices()  # device discovery logs too: do it now

@@ -1,6 +1,7 @@
 """Shared test helpers: tolerances, deterministic inputs and a save/reload check."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -58,3 +59,27 @@ def run_saved_model_without_project_code(script, saved_model, *args, cwd=None):
     result = subprocess.run(command, cwd=cwd or str(saved_model), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def full_disk(monkeypatch):
+    """Makes every file the apps write fail at its last step, as on a full disk (ENOSPC)."""
+    import errno
+
+    from apps.common import output_files
+
+    def rename(source, target):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(output_files, "_rename", rename)
+
+
+def assert_output_failures_reported(status, err, paths):
+    """The command printed its results, then one `error:` line per unwritten file (naming it and
+    the reason), exited with status 1, and left neither the files nor a temporary copy behind."""
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert status == 1, err
+    assert lines == [f"error: cannot write {path}: No space left on device" for path in paths], err
+    assert "Traceback" not in err
+    for path in paths:
+        assert not os.path.exists(path)
+        assert not [name for name in os.listdir(os.path.dirname(path)) if name.startswith(".")], "a temporary file"

@@ -2,9 +2,12 @@
 
 Each image is read in Python (`apps.caption.images`: any Pillow format, EXIF orientation, alpha,
 CMYK, huge files at reduced scale), resized to the CNN's square and handed to the SavedModel as
-PNG bytes, a batch at a time. A file that cannot be read is one `error:` line on stderr and
-never costs the other images their captions; the exit status is 2 only when no image at all
-could be captioned.
+PNG bytes, a batch at a time. A file that cannot be read, or an attention picture that cannot be
+written, is one `error:` line on stderr and never costs the other images their captions. Exit
+status: 0 when every image was captioned (and drawn), 1 when some were, 2 when none could be.
+
+A caption of one word, or of a near-uniform image, comes with a `warning:` line on stderr (and a
+"warning" in its JSON record): it says little about the image.
 
 Output: the caption alone for one image; `path<TAB>caption` per line for several; with --json,
 a list of records (image, caption, score, and per word the location where its attention
@@ -12,7 +15,6 @@ peaks, as fractions of the image's width and height from the top left corner).
 """
 
 import json
-import os
 import sys
 
 import numpy as np
@@ -20,10 +22,13 @@ import numpy as np
 from apps.caption.encoder import ENCODERS
 from apps.caption.images import ImageError, image_files, png_bytes, read_image
 from apps.caption.metrics import attention_peak
-from apps.common.cli import EXIT_USER_ERROR
+from apps.common.cli import EXIT_PARTIAL, EXIT_USER_ERROR
+from apps.common.output_files import OutputFileError, numbered_path
 from apps.common.task import DEFAULT_BEAM_SIZE
 
 FEW_IMAGES = 8  # up to this many: no progress bar
+UNIFORM_STD = 4.0  # pixel standard deviation (0-255) below which an image is one colour to the eye
+MIN_CAPTION_WORDS = 2
 FEW_BATCHES = 4  # up to this many batches, no graph optimisation: a fast start (see ModelDirectory.load_serving)
 
 
@@ -49,7 +54,7 @@ def caption_files(directory, inputs, args, batch_size):
     beam = tf.constant(args.beam or config.get("beam_size", DEFAULT_BEAM_SIZE), tf.int32)
     signature = None  # loaded with the first readable image: bad files alone are answered at once
     several = len(files) + len(records) > 1
-    progress = None
+    progress, unwritten = None, 0
     if len(files) > FEW_IMAGES:
         from tqdm import tqdm
 
@@ -72,11 +77,18 @@ def caption_files(directory, inputs, args, batch_size):
             outputs = {name: value.numpy() for name, value in outputs.items()}
             for row, (index, image) in enumerate(loaded.items()):
                 record = chunk_records[index] = _record(files[index], outputs, row, spec)
+                doubt = caption_doubt(image.model_input, record["caption"])
+                if doubt:  # a caption is printed all the same, but not passed off as one that means much
+                    record["warning"] = doubt
+                    _warn(f"{files[index]}: {doubt}", progress)
                 if not args.json:
                     print(f"{record['image']}\t{record['caption']}" if several else record["caption"], flush=True)
                 if args.attention:
-                    _plot(image, record, outputs["attention"][row], spec.grid, args.attention,
-                          index + 1 if len(files) > 1 else None)
+                    try:
+                        _plot(image, record, outputs["attention"][row], spec.grid, args.attention, index, len(files))
+                    except OutputFileError as error:  # the caption is printed; the next images go on
+                        _error(error, progress)
+                        unwritten += 1
         records.extend(chunk_records[index] for index in sorted(chunk_records))
         if progress:
             progress.update(len(chunk))
@@ -84,7 +96,10 @@ def caption_files(directory, inputs, args, batch_size):
         progress.close()
     if args.json:
         print(json.dumps(records, ensure_ascii=False, indent=2))
-    return 0 if any("caption" in record for record in records) else EXIT_USER_ERROR
+    captioned = sum("caption" in record for record in records)
+    if not captioned:
+        return EXIT_USER_ERROR
+    return EXIT_PARTIAL if captioned < len(records) or unwritten else 0
 
 
 def _record(path, outputs, row, spec):
@@ -100,16 +115,39 @@ def _record(path, outputs, row, spec):
             "score": round(float(outputs["score"][row]), 4), "words": located}
 
 
-def _plot(image, record, attention, grid, path, number):
+def _plot(image, record, attention, grid, path, index, count):
     from apps.common.plots import plot_image_attention
 
-    if number is not None:
-        stem, suffix = os.path.splitext(path)
-        path = f"{stem}-{number}{suffix or '.png'}"
+    path = numbered_path(path, index, count)
     words = [entry["word"] for entry in record["words"]]
     plot_image_attention(image.display, attention[: len(words)], words, path, grid_shape=grid,
                          title=record["caption"])
     print(f"attention written to {path}", file=sys.stderr)
+
+
+def caption_doubt(pixels, caption):
+    """Why a caption says little about the image, or None: a near-uniform image (a flat colour,
+    a blank page), or a caption of fewer than `MIN_CAPTION_WORDS` words (the model found nothing it
+    knows, as for noise).
+
+    Args:
+        pixels: (S, S, 3) uint8, the image as the model saw it.
+        caption: str.
+    """
+    channels = pixels.reshape(-1, pixels.shape[-1]).astype(np.float32)
+    if float(np.std(channels, axis=0).max()) < UNIFORM_STD:  # each channel nearly constant
+        return "the image is nearly one colour: the caption says little"
+    if len(caption.split()) < MIN_CAPTION_WORDS:
+        return f"the model found nothing to say about this image (caption {caption!r})"
+    return None
+
+
+def _warn(message, progress=None):
+    line = f"warning: {message}"
+    if progress is not None:
+        progress.write(line, file=sys.stderr)
+    else:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _error(error, progress=None):

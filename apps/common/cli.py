@@ -2,7 +2,9 @@
 
 An app's `__main__` builds an argparse parser with one sub-command per verb and calls
 `run(main, argv)`. User errors (`UserError`, and the data loaders' `DataError`) print one line
-`error: ...` on stderr and exit with status 2; Ctrl-C exits with 130; nothing else is caught,
+`error: ...` on stderr and exit with status 2; an output file that cannot be written
+(`apps.common.output_files`) prints one such line after the results, with status 1; Ctrl-C
+exits with 130; nothing else is caught,
 so a bug still shows its traceback. Output paths are checked by their argparse `type=`
 (`output_file`, `output_directory`), so a bad one stops the command before any work.
 """
@@ -16,7 +18,8 @@ from pathlib import Path
 import apps
 import runtime
 
-EXIT_USER_ERROR = 2
+EXIT_PARTIAL = 1  # some inputs or outputs failed, the others were processed and printed
+EXIT_USER_ERROR = 2  # a usage error, or nothing could be processed
 EXIT_INTERRUPTED = 130
 
 
@@ -122,6 +125,11 @@ def datasets_package_problem():
     )
 
 
+def asks_for_help(argv):
+    """True when argparse will print a help text and exit: no model, no TensorFlow needed."""
+    return any(arg in ("-h", "--help") for arg in argv[: argv.index("--") if "--" in argv else None])
+
+
 def run(main, argv=None):
     """Calls `main(argv)` and turns user errors into one line on stderr and exit status 2.
 
@@ -132,11 +140,16 @@ def run(main, argv=None):
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_USER_ERROR
-    runtime.quiet_tensorflow()
+    argv = sys.argv[1:] if argv is None else argv
+    runtime.quiet_tensorflow(import_now=not asks_for_help(argv))
+    from apps.common.output_files import OutputFileError
     from datasets.errors import DataError
 
     try:
-        status = main(sys.argv[1:] if argv is None else argv)
+        status = main(argv)
+    except OutputFileError as error:  # after the results it does not need were printed
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PARTIAL
     except (UserError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -13,6 +13,8 @@ import textwrap
 
 import numpy as np
 
+from apps.common.output_files import save_figure
+
 
 def plot_attention(weights, source_tokens, target_tokens, path, title=None, xlabel="source", ylabel="output"):
     """Heat map of target tokens (rows) against source tokens (columns), saved to `path`.
@@ -43,7 +45,7 @@ def plot_attention(weights, source_tokens, target_tokens, path, title=None, xlab
         axes.set_title(textwrap.fill(title, 70), fontsize=10)
     figure.colorbar(image, ax=axes, fraction=0.04)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path, dpi=120)
 
 
 def plot_image_attention(image, weights, words, path, grid_shape=None, title=None, columns=5):
@@ -108,7 +110,7 @@ def plot_image_attention(image, weights, words, path, grid_shape=None, title=Non
     if title:
         figure.suptitle(textwrap.fill(title, 20 * columns), fontsize=11)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    save_figure(figure, path, dpi=100)
 
 
 def plot_training_curves(history_csv_path, path):
@@ -157,7 +159,7 @@ def plot_training_curves(history_csv_path, path):
         axes.set_xlabel("epoch")
         axes.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    save_figure(figure, path, dpi=100)
 
 
 def plot_surprisal(tokens, surprisal, path, title=None):
@@ -186,7 +188,7 @@ def plot_surprisal(tokens, surprisal, path, title=None):
     if title:
         axes.set_title(textwrap.fill(title, 70), fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path, dpi=120)
 
 
 def plot_forecast(times, forecast, variables, path, truth=None, observed_times=None, observed=None,
@@ -243,7 +245,7 @@ def plot_forecast(times, forecast, variables, path, truth=None, observed_times=N
     if title:
         figure.suptitle(textwrap.fill(title, 110), fontsize=11)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    save_figure(figure, path, dpi=100)
 
 
 def plot_distributions(samples, variables, path, title=None, bins=60):
@@ -297,7 +299,7 @@ def plot_distributions(samples, variables, path, title=None, bins=60):
     if title:
         figure.suptitle(textwrap.fill(title, 120), fontsize=11)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    save_figure(figure, path, dpi=100)
 
 
 def _figure(width, height, rows=1, columns=1):

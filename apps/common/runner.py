@@ -26,7 +26,7 @@ import time
 from apps.common import cli
 from apps.common.cli import ArgumentParser, UserError, positive_int
 from apps.common.model_directory import weight_names
-from apps.common.task import with_args
+from apps.common.task import WRITE_AFTER, with_args
 
 MAX_BEAM = 16
 SIZES = ("tiny", "small")
@@ -205,7 +205,8 @@ class Runner:
         inputs = read_inputs(args.inputs, self.task.inputs_metavar)
         if self.task.inputs_required and not any(text.strip() for text in inputs):
             raise UserError(self.task.nothing_to_do)
-        return self.task.predict(self, inputs, args) or 0
+        status = self.task.predict(self, inputs, args) or 0
+        return status or (cli.EXIT_PARTIAL if inputs.undecodable else 0)
 
     # --- train -----------------------------------------------------------------------------------
 
@@ -364,12 +365,16 @@ class Runner:
         noun = self.task.example_noun
         metrics = {"split": args.split, "data": args.data, noun: len(examples),
                    **self.task.evaluate(self, directory, examples, args)}
+        pictures = metrics.pop(WRITE_AFTER, ())  # drawn after the metrics are printed: a failed write loses none
         if args.json:
             print(json.dumps(metrics, indent=2))
         else:
             print(f"{directory.path} on {len(examples)} {args.split} {noun} ({args.data})")
             for line in self.task.format_metrics(metrics):
                 print(line)
+        sys.stdout.flush()
+        for draw in pictures:
+            draw()
         if args.write:
             from apps.common.model_directory import write_json
 
@@ -427,17 +432,32 @@ def bounded(kind, expected, is_valid):
     return parse
 
 
+class Inputs(list):
+    """The input lines; `undecodable` holds the indices of stdin lines that were not UTF-8 (each
+    reported as `line N:` and kept as an empty line, so output rows stay aligned with input rows)."""
+
+    undecodable = ()
+
+
 def read_inputs(inputs, noun="inputs"):
-    """The inputs given as arguments, or the lines of stdin for '-' (UTF-8 checked)."""
+    """The inputs given as arguments, or the lines of stdin for '-' (UTF-8 checked line by line)."""
     if inputs == ["-"]:
         data = sys.stdin.buffer.read()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise UserError(
-                f"stdin is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})"
-            ) from None
-        return text.splitlines()
+        if data.startswith(b"\xef\xbb\xbf"):  # a byte-order mark
+            data = data[3:]
+        lines, undecodable = Inputs(), []
+        for number, raw in enumerate(data.splitlines(), start=1):
+            try:
+                lines.append(raw.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                print(f"line {number}: not UTF-8 text (byte {raw[error.start]:#04x} at column {error.start + 1})",
+                      file=sys.stderr)
+                lines.append("")
+                undecodable.append(number - 1)
+        if undecodable and len(undecodable) == len(lines):
+            raise UserError(f"stdin is not UTF-8 text: none of its {len(lines)} line(s) could be read")
+        lines.undecodable = tuple(undecodable)
+        return lines
     if "-" in inputs:
         raise UserError(f"'-' (read stdin) cannot be mixed with {noun} given as arguments")
-    return list(inputs)
+    return Inputs(inputs)

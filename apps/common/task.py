@@ -15,6 +15,9 @@ at import time.
 """
 
 DEFAULT_BEAM_SIZE = 4
+# A key `Task.evaluate` may add to its metrics: callables that write its pictures, which `eval`
+# calls after printing the metrics, so a picture that cannot be written loses no figure.
+WRITE_AFTER = "write_after"
 DEFAULT_LENGTH_PENALTY = 0.6  # GNMT's alpha
 
 

@@ -6,6 +6,7 @@ and long-run pictures are the shared `plot_forecast` and `plot_distributions` th
 
 import numpy as np
 
+from apps.common.output_files import save_figure
 from apps.common.plots import _figure
 
 
@@ -61,4 +62,4 @@ def plot_gradient_experiment(gradient_norms, gaps, accuracy, clipping, path, cha
     clip.legend(fontsize=8)
     clip.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    save_figure(figure, path, dpi=100)

@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from apps.common.cli import UserError, output_file, positive_int
+from apps.common.output_files import write_file
 from apps.common.runner import bounded
-from apps.common.task import Task
+from apps.common.task import WRITE_AFTER, Task
 from apps.dynamics import metrics
 from apps.dynamics.baselines import Standardiser
 from apps.dynamics.systems import SYSTEMS
@@ -399,26 +400,24 @@ class DynamicsTask(Task):
                   "steps": args.steps, "dt": data.get("dt")}
         if truth is not None:
             result.update(self._validity(forecast, truth, data, metrics.error_scale(source.reference_states)))
-        if args.plot:
-            self._plot_forecast(forecast, truth, observed, data, result, args.plot)
-        if args.csv:
-            with open(args.csv, "w", newline="", encoding="utf-8") as file:
-                writer = csv.writer(file)
-                writer.writerow(variables)
-                writer.writerows(forecast.tolist())
-            print(f"forecast written to {args.csv}", file=sys.stderr)
         if args.json:
             print(json.dumps({**result, "forecast": forecast.tolist(),
                               **({"truth": truth.tolist()} if truth is not None else {})}))
-            return
-        what = (f"the last {window} rows of {args.observations}" if args.observations
-                else f"a {window}-step window of {source.title} (seed {args.seed})")
-        print(f"{args.steps} steps forecast from {what}")
-        if truth is not None:
-            print(self._validity_line(result))
-        if not args.csv and not args.plot:
-            print("last step: " + ", ".join(f"{name} {value:.4g}" for name, value in zip(variables, forecast[-1],
-                                                                                           strict=True)))
+        else:
+            what = (f"the last {window} rows of {args.observations}" if args.observations
+                    else f"a {window}-step window of {source.title} (seed {args.seed})")
+            print(f"{args.steps} steps forecast from {what}")
+            if truth is not None:
+                print(self._validity_line(result))
+            if not args.csv and not args.plot:
+                print("last step: " + ", ".join(f"{name} {value:.4g}" for name, value in zip(variables, forecast[-1],
+                                                                                               strict=True)))
+        sys.stdout.flush()  # the files last: one that cannot be written loses nothing printed
+        if args.csv:
+            write_file(args.csv, lambda temporary: _write_csv(temporary, variables, forecast))
+            print(f"forecast written to {args.csv}", file=sys.stderr)
+        if args.plot:
+            self._plot_forecast(forecast, truth, observed, data, result, args.plot)
 
     def _observed_series(self, path, window, variables):
         from datasets.series_csv import load_series_csv
@@ -516,13 +515,15 @@ class DynamicsTask(Task):
             long_runs[name] = forecast(windows[:1], args.long_run)[0]
         held_out = np.concatenate(trajectories)
         distances = {name: metrics.long_run_distances(run, held_out, variables) for name, run in long_runs.items()}
-        if args.plot:
+        def plot():
             from apps.common.plots import plot_distributions
 
             plot_distributions({"truth": held_out, **long_runs}, variables, args.plot,
                                title=f"{args.long_run}-step free runs against {len(held_out)} held-out true states")
             print(f"plot written to {args.plot}", file=sys.stderr)
-        return {"conditions": len(windows), "window": window, "horizon": horizon, "noise": args.noise,
+
+        return {WRITE_AFTER: [plot] if args.plot else [],
+                "conditions": len(windows), "window": window, "horizon": horizon, "noise": args.noise,
                 "threshold": metrics.THRESHOLD, "error_scale": round(scale, 4), "dt": data.get("dt"),
                 "lyapunov_exponent": data.get("lyapunov_exponent"), "valid_prediction_time": valid,
                 "long_run": {"steps": args.long_run, "wasserstein": distances}}
@@ -592,6 +593,13 @@ class DynamicsTask(Task):
         return lines
 
 
+def _write_csv(path, variables, forecast):
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(variables)
+        writer.writerows(forecast.tolist())
+
+
 def gradients(runner, args):
     """The vanishing-gradient experiment (`apps.dynamics.gradients`): a table, and a plot with --plot."""
     from apps.dynamics import gradients as experiment
@@ -599,18 +607,18 @@ def gradients(runner, args):
     settings = experiment.QUICK if args.quick else experiment.FULL
     log = None if args.json else (lambda line: print(line, file=sys.stderr))
     result = experiment.run_experiment(settings, log=log)
-    if args.plot:
-        from apps.dynamics.plots import plot_gradient_experiment
-
-        plot_gradient_experiment(result["gradient_norms"], result["gaps"], result["accuracy"], result["clipping"],
-                                 args.plot, chance=experiment.CHANCE)
     if args.json:
         clipping = {key: [loss if math.isfinite(loss) else None for loss in value] if isinstance(value, list) else value
                     for key, value in result["clipping"].items()}  # a loss that ran off to inf is null
         print(json.dumps({**result, "clipping": clipping}))
     else:
         print("\n".join(gradient_table(result, experiment.TOLERANCE)))
-    if args.plot:
+    sys.stdout.flush()
+    if args.plot:  # after the table: a picture that cannot be written loses none of it
+        from apps.dynamics.plots import plot_gradient_experiment
+
+        plot_gradient_experiment(result["gradient_norms"], result["gaps"], result["accuracy"], result["clipping"],
+                                 args.plot, chance=experiment.CHANCE)
         print(f"plot written to {args.plot}", file=sys.stderr)
     return 0
 

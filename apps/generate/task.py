@@ -9,7 +9,7 @@ import math
 import sys
 from pathlib import Path
 
-from apps.common.cli import UserError, output_file, positive_int
+from apps.common.cli import EXIT_PARTIAL, UserError, output_file, positive_int
 from apps.common.runner import MAX_LENGTH
 from apps.common.task import Task
 
@@ -225,28 +225,37 @@ def score(runner, args):
     """
     from apps.common.runner import read_inputs
 
-    texts = [t for t in read_inputs(args.texts, "texts") if t]
-    if not texts:
+    texts = read_inputs(args.texts, "texts")
+    if not any(texts):
         raise UserError("nothing to score: give texts as arguments, or '-' to read them from stdin")
     directory = runner.model_directory(args)
     model, characters = runner.load_model(directory), directory.vocabulary("characters")
-    _warn_unknown(texts, characters)
-    results = [character_log_probabilities(model, characters, text) for text in texts]
-    records = []
-    for index, (text, log_probs) in enumerate(zip(texts, results, strict=True)):
-        total = float(sum(log_probs))
+    scored = [t for t in texts if t]
+    _warn_unknown(scored, characters)
+    log_probs = iter([character_log_probabilities(model, characters, text) for text in scored])
+    records, surprisals = [], []
+    for index, text in enumerate(texts):
+        if not text:  # a row of its own, so rows stay aligned with the inputs
+            if index not in texts.undecodable:  # that one was reported as it was read
+                print(f"line {index + 1}: empty text, nothing to score", file=sys.stderr)
+            records.append({"text": text, "error": "empty text"})
+            continue
+        values = next(log_probs)
+        total = float(sum(values))
         nats = -total / len(text)
         records.append({"text": text, "log_probability": round(total, 4), "nats_per_character": round(nats, 4),
                         "perplexity": round(math.exp(nats), 3)})
-        if args.plot:
-            _plot_surprisal(text, [-p for p in log_probs], args.plot, index, len(texts))
+        surprisals.append((index, text, [-p for p in values]))
     if args.json:
         print(json.dumps(records, ensure_ascii=False, indent=2))
     else:
         for r in records:
-            print(f"{r['log_probability']:10.2f} nats  {r['nats_per_character']:.3f} nats/char  "
-                  f"perplexity {r['perplexity']:8.3f}  {r['text']}")
-    return 0
+            print("" if "error" in r else f"{r['log_probability']:10.2f} nats  {r['nats_per_character']:.3f} "
+                  f"nats/char  perplexity {r['perplexity']:8.3f}  {r['text']}")
+    sys.stdout.flush()
+    for index, text, surprisal in surprisals if args.plot else ():  # after the scores: a failed write loses none
+        _plot_surprisal(text, surprisal, args.plot, index, len(texts))
+    return EXIT_PARTIAL if len(scored) < len(texts) else 0
 
 
 def stream(model, characters, prompt, args):
@@ -317,12 +326,10 @@ def _warn_unknown(texts, characters):
 
 
 def _plot_surprisal(text, surprisal, path, index, count):
-    import os
-
+    from apps.common.output_files import numbered_path
     from apps.common.plots import plot_surprisal
 
-    stem, suffix = os.path.splitext(path)
-    target = f"{stem}-{index + 1}{suffix or '.png'}" if count > 1 else path
+    target = numbered_path(path, index, count)
     title = f"{sum(surprisal) / len(text):.3f} nats per character"
     if len(text) > MAX_PLOTTED:
         title += f" (the first {MAX_PLOTTED} of {len(text)} characters drawn)"

@@ -101,6 +101,11 @@ def find_soundfont(soundfont=None):
     if soundfont:
         if not os.path.isfile(soundfont):
             raise AudioUnavailable(f"--soundfont {soundfont}: no such file")
+        with open(soundfont, "rb") as f:
+            header = f.read(12)
+        # FluidSynth falls back to its default font on a file it cannot read, and says nothing.
+        if header[:4] != b"RIFF" or header[8:12] != b"sfbk":
+            raise AudioUnavailable(f"--soundfont {soundfont}: not a SoundFont (.sf2 or .sf3: a RIFF 'sfbk' file)")
         return soundfont
     for directory in SOUNDFONT_DIRS:
         for name in PREFERRED_SOUNDFONTS:

@@ -6,48 +6,62 @@ frames) are printed, so a pipe gets text. The summary line goes to stderr, --jso
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 
 import numpy as np
 
-from apps.common.cli import UserError
+from apps.common.cli import EXIT_PARTIAL, UserError
 from apps.music.roll import VOICES
 
 TEMPO = {"folk": 112, "chorale": 72}  # quarter notes per minute in the MIDI file
 
 
 def write_outputs(piece, args):
-    """MIDI, WAV, piano roll and the printed summary of a `composing.Composition`."""
+    """MIDI, WAV, piano roll and the printed summary of a `composing.Composition`; returns the exit
+    status: 1 when a file could not be written (one `error:` line each, after what was printed)."""
+    from apps.common.output_files import OutputFileError, write_file
     from apps.music.midi import CHOIR, VIOLIN, write_midi
 
     program = VIOLIN if piece.style == "folk" else CHOIR
     names = None if piece.style == "folk" else [v.capitalize() for v in VOICES]
-    midi_path = args.out
-    written = []
+    written, failed = [], []
+
+    def attempt(write, done):
+        """Runs `write()` (which writes through `write_file`); a failure is kept for after the output."""
+        try:
+            write()
+            written.append(done)
+        except OutputFileError as error:
+            failed.append(str(error))
+
     with tempfile.TemporaryDirectory() as scratch:
+        midi_path = os.path.join(scratch, "piece.mid")  # the WAV is rendered from this copy
         if args.out or args.wav:
-            midi_path = args.out or os.path.join(scratch, "piece.mid")
             write_midi(piece.timed, midi_path, piece.parts, piece.metre, piece.tonality, TEMPO[piece.style], program,
                        names)
-            if args.out:
-                written.append(f"MIDI written to {args.out}")
+        if args.out:
+            attempt(lambda: write_file(args.out, lambda temporary: shutil.copyfile(midi_path, temporary)),
+                    f"MIDI written to {args.out}")
         if args.wav:
             from apps.music.midi import AudioUnavailable, render_wav
 
             try:
-                render_wav(midi_path, args.wav, args.soundfont)
+                def render(temporary):
+                    render_wav(midi_path, temporary, args.soundfont)
+
+                attempt(lambda: write_file(args.wav, render), f"audio written to {args.wav}")
             except AudioUnavailable as error:
                 raise UserError(str(error)) from None
-            written.append(f"audio written to {args.wav}")
     if args.roll:
         from apps.music.plots import plot_piano_roll
 
         title = f"{piece.style}, {piece.tonality or 'no key'}, {piece.metre}, seed {args.seed}, " \
                 f"temperature {args.temperature:g}"
-        plot_piano_roll(piece.timed, args.roll, title=title, bar_lines=piece.bar_lines, primer_end=piece.primer_end,
-                        voice_names=names)
-        written.append(f"piano roll drawn in {args.roll}")
+        attempt(lambda: plot_piano_roll(piece.timed, args.roll, title=title, bar_lines=piece.bar_lines,
+                                        primer_end=piece.primer_end, voice_names=names),
+                f"piano roll drawn in {args.roll}")
     for line in written:
         print(line, file=sys.stderr)
     summary = {"style": piece.style, "key": piece.tonality, "metre": piece.metre, "notes": len(piece.timed),
@@ -57,8 +71,12 @@ def write_outputs(piece, args):
         print(json.dumps({**summary, "text": piece.text,
                           "timed_notes": [[int(p), round(o, 4), round(d, 4), int(v)] for p, o, d, v in piece.timed]}))
     else:
-        if not written:
+        if not written:  # the piece as text: nothing of it is lost when its files are not written
             print(piece.text)
         print(f"{summary['notes']} notes in {summary['parts']} part{'s' * (piece.parts > 1)}, "
               f"{piece.tonality or 'no key'}, {piece.metre}, {summary['quarter_notes']:g} quarter notes"
-              + ("" if written else " (--out FILE.mid writes MIDI)"), file=sys.stderr)
+              + ("" if written or failed else " (--out FILE.mid writes MIDI)"), file=sys.stderr)
+    sys.stdout.flush()
+    for error in failed:
+        print(f"error: {error}", file=sys.stderr)
+    return EXIT_PARTIAL if failed else 0

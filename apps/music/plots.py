@@ -5,6 +5,7 @@ Drawn with matplotlib's Agg canvas, as `apps.common.plots` does, so no display i
 
 import numpy as np
 
+from apps.common.output_files import save_figure
 from apps.music.theory import pitch_name
 
 VOICE_COLOURS = ("#c0392b", "#2874a6", "#1e8449", "#7d3c98", "#b9770e", "#566573")
@@ -54,7 +55,7 @@ def plot_piano_roll(timed, path, title=None, bar_lines=(), primer_end=None, voic
     if title:
         axes.set_title(title, fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    save_figure(figure, path, dpi=100)
 
 
 def _note_patch(onset, pitch, duration, colour):

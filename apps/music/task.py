@@ -291,7 +291,7 @@ class MusicTask(Task):
                 raise UserError(str(error)) from None
         bars = args.length or DEFAULT_BARS[style]
         compose = compose_melody if style == "folk" else compose_chorale
-        write_outputs(compose(directory, args, bars), args)
+        return write_outputs(compose(directory, args, bars), args)
 
     def evaluate(self, runner, directory, pieces, args):
         from apps.music.evaluation import evaluate_chorales, evaluate_melodies

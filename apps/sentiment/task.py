@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from apps.common.cli import UserError, checked_output_file
+from apps.common.cli import EXIT_PARTIAL, UserError, checked_output_file
 from apps.common.task import Task
 
 SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "sentiment"
@@ -22,6 +22,10 @@ PRESETS = {
     for cell in ("gru", "lstm") for pooling in ("attention", "last")
 }
 BAR_WIDTH = 20
+
+
+# How a CSV/TSV file is read, and the defaults (`file_options`).
+FILE_OPTIONS = {"text_column": "text", "label_column": "label", "positive_above": None, "value_classes": False}
 
 
 class SentimentTask(Task):
@@ -55,8 +59,14 @@ class SentimentTask(Task):
                             help="rt_snippets (Rotten Tomatoes sentences, the default), rt_corpus (a second "
                                  "Rotten Tomatoes corpus), rotten_tomatoes (both, without repeats), imdb (TFDS "
                                  "imdb_reviews, prepared), or a .csv/.tsv file")
-        parser.add_argument("--text-column", default="text", help="the text column of a CSV/TSV file")
-        parser.add_argument("--label-column", default="label", help="the label column of a CSV/TSV file")
+        parser.add_argument("--text-column", help="the text column of a CSV/TSV file (default: 'text'; for eval, "
+                                                  "the model's training file's)")
+        parser.add_argument("--label-column", help="the label column of a CSV/TSV file (default: 'label'; for eval, "
+                                                   "the model's training file's)")
+        parser.add_argument("--positive-above", type=float, metavar="N",
+                            help="numeric labels (star ratings): positive above N, else negative")
+        parser.add_argument("--classes", dest="value_classes", action="store_true",
+                            help="more than two numeric labels: each value its own class")
         parser.add_argument("--data-dir", help="TFDS data directory holding a prepared imdb_reviews")
 
     def add_vocabulary_arguments(self, parser):
@@ -91,10 +101,23 @@ class SentimentTask(Task):
     def load_split(self, args, split):
         from datasets.sentiment import load_sentiment
 
-        options = {"text_column": args.text_column, "label_column": args.label_column, "data_dir": args.data_dir}
+        options = {**self.file_options(args), "data_dir": args.data_dir}
         if split == "all":
             return [e for s in ("train", "validation", "test") for e in load_sentiment(args.data, s, **options)]
         return load_sentiment(args.data, split, **options)
+
+    def file_options(self, args):
+        """How a CSV/TSV file is read: the command line's options; for `eval`, those the model's
+        training file was read with (config.json) where the command line is silent; else defaults."""
+        recorded = {}
+        if args.command == "eval":
+            path = args.model_dir or self.shipped_dir / args.model
+            recorded = self.directory(path).config().get("training", {}).get("file_options", {})
+        options = {}
+        for key, default in FILE_OPTIONS.items():
+            given = getattr(args, key, None)
+            options[key] = given if given not in (None, False) else recorded.get(key, default)
+        return options
 
     def build_vocabularies(self, train_examples, args):
         """Words of the training texts, most frequent first (then MiniLM's common words); classes."""
@@ -110,8 +133,7 @@ class SentimentTask(Task):
 
             seen = set(words)
             words += [word for word in whole_words(PRETRAINED_WORDS) if word not in seen]
-        classes = sentiment_classes(args.data, text_column=args.text_column, label_column=args.label_column,
-                                    data_dir=args.data_dir)
+        classes = sentiment_classes(args.data, **self.file_options(args), data_dir=args.data_dir)
         return {"words": ["", "[UNK]", *words], "classes": list(classes)}
 
     def encode(self, examples, vocabularies):
@@ -164,8 +186,13 @@ class SentimentTask(Task):
                       metrics=["accuracy"])
 
     def training_record(self, args):
-        return {"embeddings": getattr(args, "embeddings", "random"),
-                "fine_tune_embeddings": bool(getattr(args, "fine_tune_embeddings", False))}
+        from pathlib import Path
+
+        record = {"embeddings": getattr(args, "embeddings", "random"),
+                  "fine_tune_embeddings": bool(getattr(args, "fine_tune_embeddings", False))}
+        if Path(args.data).is_file():  # so that `eval` reads a file the way training did
+            record["file_options"] = self.file_options(args)
+        return record
 
     # --- serving ---------------------------------------------------------------------------------
 
@@ -213,15 +240,17 @@ class SentimentTask(Task):
                 print(f"line {index + 1}: {result['error']}", file=sys.stderr)
         if args.json:
             print(json.dumps(results, ensure_ascii=False, indent=2))
-        else:
+        else:  # an empty line for a failed text, so rows stay aligned with the inputs
             for result in results:
-                if "error" not in result:
-                    print(_format(result, colour=args.explain == "-" and sys.stdout.isatty(),
-                                  weights=args.explain == "-"))
-        if args.explain not in (None, "-"):
-            _plot(results, args.explain)
-        if all("error" in result for result in results):
+                print("" if "error" in result else _format(result, colour=args.explain == "-" and sys.stdout.isatty(),
+                                                           weights=args.explain == "-"))
+        failed = sum("error" in result for result in results)
+        if failed == len(results):
             raise UserError("no text had a word to classify")
+        if args.explain not in (None, "-"):  # after the labels: a failed write loses none of them
+            sys.stdout.flush()
+            _plot(results, args.explain)
+        return EXIT_PARTIAL if failed else 0
 
     def evaluate(self, runner, directory, examples, args):
         import numpy as np
@@ -290,14 +319,12 @@ def _format(result, colour, weights):
 
 
 def _plot(results, path):
-    import os
-
+    from apps.common.output_files import numbered_path
     from apps.common.plots import plot_attention
 
     drawn = [r for r in results if "error" not in r]
-    stem, suffix = os.path.splitext(path)
     for index, result in enumerate(drawn):
-        target = f"{stem}-{index + 1}{suffix or '.png'}" if len(drawn) > 1 else path
+        target = numbered_path(path, index, len(drawn))
         plot_attention([result["attention"]], result["words"], [result["label"]], target,
                        title=f"{result['label']} {result['probability']:.3f}", xlabel="words", ylabel="")
         print(f"attention written to {target}", file=sys.stderr)

@@ -39,6 +39,15 @@ def target_text(french):
     return f"{START} {french} {END}"
 
 
+def references_by_source(pairs):
+    """{english: [french, ...]} in the order of first appearance: every translation of a sentence
+    is a reference for it (the Anki file has up to 32), the first one first."""
+    groups = {}
+    for english, french in pairs:
+        groups.setdefault(english, []).append(french)
+    return groups
+
+
 def split_into_chunks(text):
     """Sentences of at most MAX_CHUNK_WORDS words: long paragraphs are translated piece by piece."""
     chunks = []
@@ -61,7 +70,7 @@ class TranslationTask(Task):
     inputs_help = "English sentences; '-' reads one per line from stdin"
     nothing_to_do = "nothing to translate: give sentences as arguments, or '-' to read them from stdin"
     json_help = "print JSON: source, translation, score"
-    train_help = "train a model on an Anki file or the bundled corpus"
+    train_help = "train a model on an Anki file, the bundled corpora or the downloaded ones (everyday)"
     eval_help = "corpus BLEU and chrF on a held-out split, greedy and beam"
     export_help = "write a SavedModel: strings in, translations out"
     example_noun = "pairs"
@@ -80,8 +89,9 @@ class TranslationTask(Task):
 
     def add_data_arguments(self, parser, command):
         parser.add_argument("--data", default="bundled",
-                            help="an Anki/ManyThings fra.txt file, 'bundled' (default), or one bundled corpus "
-                            "by name (python -m datasets summary)")
+                            help="an Anki/ManyThings fra.txt or fra-eng.zip file, or corpora by name joined by '+': "
+                            "'bundled' (default), 'modern', 'everyday' (anki+multi30k), one corpus (anki, multi30k, "
+                            "newstest2014, bible, ...; python -m datasets summary lists them)")
 
     def add_vocabulary_arguments(self, parser):
         parser.add_argument("--vocabulary-size", type=positive_int, default=8000, help="per language")
@@ -256,14 +266,15 @@ class TranslationTask(Task):
                 "score": sum(float(p["score"]) for p in pieces) / len(pieces) if pieces else 0.0,
                 "pieces": pieces,
             })
-        if args.attention:
-            _save_attention_plots(results, args.attention)
         if args.json:
             records = [{k: r[k] for k in ("source", "translation", "score")} for r in results]
             print(json.dumps(records, ensure_ascii=False, indent=2))
         else:
             for r in results:
                 print(r["translation"])
+        if args.attention:  # after the translations: a file that cannot be written loses none of them
+            sys.stdout.flush()
+            _save_attention_plots(results, args.attention)
 
     def evaluate(self, runner, directory, pairs, args):
         import time
@@ -274,7 +285,9 @@ class TranslationTask(Task):
 
         serving = directory.load_serving()
         source_vocabulary = directory.vocabulary("source")
-        english, references = [e for e, _ in pairs], [f for _, f in pairs]
+        groups = references_by_source(pairs)
+        english, references = list(groups), list(groups.values())
+        several = sum(len(r) > 1 for r in references)
         metrics = {}
         for beam in sorted({1, args.beam}):
             label = "greedy" if beam == 1 else f"beam{beam}"
@@ -283,8 +296,12 @@ class TranslationTask(Task):
                                   self.input_name, progress=label, keep=("text",), beam_size=beam)
             hypotheses = [row["text"].decode("utf-8") for row in rows]
             metrics[label] = {**corpus_scores(hypotheses, references, cased=True),
+                              "sentences": len(english),
                               "seconds": round(time.time() - started, 1),
                               "rare_words": names_and_numbers_kept(english, hypotheses, source_vocabulary)}
+            if several:  # the first French line of each sentence alone, as single-reference tables score
+                single = corpus_scores(hypotheses, [r[0] for r in references], cased=True)
+                metrics[label].update(several_references=several, single_reference=single)
         return metrics
 
     def format_metrics(self, metrics):
@@ -294,7 +311,13 @@ class TranslationTask(Task):
                 continue
             cased = scores.get("bleu_cased", float("nan"))
             lines.append(f"  {label:<8} BLEU {scores['bleu']:6.2f}   cased {cased:6.2f}   chrF {scores['chrf']:6.2f}"
-                         f"   ({scores['seconds']} s)")
+                         f"   cased {scores.get('chrf_cased', float('nan')):6.2f}   ({scores['seconds']} s)")
+            single = scores.get("single_reference")
+            if single:
+                lines.append(f"           one reference: BLEU {single['bleu']:6.2f}   "
+                             f"cased {single['bleu_cased']:6.2f}   "
+                             f"chrF {single['chrf']:6.2f}   cased {single['chrf_cased']:6.2f}   "
+                             f"({scores['several_references']} of {scores['sentences']} sentences have several)")
             rare = scores.get("rare_words")
             if rare and rare["kept"] is not None:
                 lines.append(f"           names and numbers kept: {rare['kept']:.1%} of {rare['names_and_numbers']} "
@@ -408,18 +431,16 @@ def _preprocess(source_vectorizer, start_id):
 
 
 def _save_attention_plots(results, path):
-    import os
-
+    from apps.common.output_files import numbered_path
     from apps.common.plots import plot_attention
     from apps.common.serving import token_list
 
-    stem, suffix = os.path.splitext(path)
     for index, result in enumerate(results):
         if not result["pieces"]:
             continue
         piece = result["pieces"][0]
         source, target = token_list(piece["source_tokens"]), token_list(piece["tokens"])
         weights = piece["attention"][: len(target), : len(source)]
-        out = f"{stem}-{index + 1}{suffix or '.png'}" if len(results) > 1 else path
+        out = numbered_path(path, index, len(results))
         plot_attention(weights, source, target, out, title=piece["text"].decode("utf-8"))
         print(f"attention map written to {out}", file=sys.stderr)

@@ -430,10 +430,14 @@ def test_the_command_line_captions_odd_images_and_names_each_bad_one(trained, od
     names = ["text.jpg", *good[:3], "truncated.jpg", "missing.jpg", *good[3:], "empty"]  # bad ones among good
     listed = "\n".join(str(odd_images / name) for name in names).encode()
     result = cli("--model-dir", str(trained), "--json", "--beam", "1", "-", stdin=listed)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # some images failed, the others were captioned
     records = {Path(record["image"]).name: record for record in json.loads(result.stdout)}
     assert sorted(records) == sorted(names)
     assert all("caption" in records[name] and "error" not in records[name] for name in good)
+    # Flat colours are captioned with a warning that the caption says little; the scene is not.
+    for name in ("gray.png", "cmyk.jpg", "one_pixel.png", "huge.png"):
+        assert "one colour" in records[name]["warning"] and f"warning: {odd_images / name}: " in result.stderr
+    assert "warning" not in records["scene.png"] or "nothing to say" in records["scene.png"]["warning"]
     assert all(0 <= w["peak"][0] <= 1 and 0 <= w["peak"][1] <= 1 for w in records["scene.png"]["words"])
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == len(bad) and "Traceback" not in result.stderr, result.stderr
@@ -500,3 +504,30 @@ def test_the_shipped_model_has_a_card_with_measured_scores():
         assert f"{metrics[label]['bleu4']:.2f}" in card  # the card quotes the measured numbers
         assert f"{100 * metrics[label]['attention_in_box']['peak_in_box']:.1f}%" in card
     assert "python -m apps.caption train" in card
+
+
+def test_a_picture_that_cannot_be_written_costs_no_caption(trained, odd_images, tmp_path, monkeypatch, capsys):
+    from apps.caption.task import CaptionTask
+    from apps.common.runner import Runner
+    from tests.helpers import assert_output_failures_reported, full_disk
+
+    full_disk(monkeypatch)
+    images = [str(odd_images / name) for name in ("scene.png", "gray.png")]
+    status = Runner(CaptionTask()).run(["--model-dir", str(trained), "--beam", "1", "--attention",
+                                        str(tmp_path / "a.png"), *images])
+    out, err = capsys.readouterr()
+    assert [line.split("\t")[0] for line in out.splitlines()] == images  # every image captioned
+    assert_output_failures_reported(status, err, [str(tmp_path / "a-1.png"), str(tmp_path / "a-2.png")])
+
+
+def test_a_caption_that_says_little_is_flagged():
+    from apps.caption.captioning import caption_doubt
+
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    flat = np.full((64, 64, 3), (255, 0, 0), np.uint8)  # one colour, though its channels differ
+    assert caption_doubt(noise, "A red apple above a cep.") is None
+    assert "one colour" in caption_doubt(flat, "A red apple above a cep.")
+    assert "nothing to say" in caption_doubt(noise, "A")
+    flat[::8] = (245, 10, 0)  # faint stripes are still one colour to the eye
+    assert "one colour" in caption_doubt(flat, "A cat.")

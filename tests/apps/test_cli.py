@@ -131,7 +131,7 @@ def test_positive_int():
 
 
 def test_run_turns_user_errors_into_one_line_and_exit_2(capsys, monkeypatch):
-    monkeypatch.setattr(runtime, "quiet_tensorflow", lambda: None)  # keep pytest's stderr as it is
+    monkeypatch.setattr(runtime, "quiet_tensorflow", lambda import_now=True: None)  # keep pytest's stderr as it is
 
     def main(argv):
         raise UserError(f"bad {argv[0]}")
@@ -184,3 +184,24 @@ def test_a_datasets_data_folder_in_the_working_directory_is_reported_too(tmp_pat
     assert result.returncode == 2, result.stderr
     assert f"found at {tmp_path / 'datasets'} is not this project's" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["eval", "-h"]])
+@pytest.mark.parametrize("app", ["translate", "caption", "sentiment", "generate", "music", "dynamics"])
+def test_help_answers_at_once_without_tensorflow(app, argv):
+    script = (
+        "import runpy, sys, time\n"
+        "start = time.perf_counter()\n"
+        "try:\n"
+        f"    runpy.run_module('apps.{app}', run_name='__main__')\n"
+        "except SystemExit as done:\n"
+        "    assert done.code in (0, None), done.code\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'\n"
+        "print(f'seconds {time.perf_counter() - start:.3f}', file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, *argv], cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith(f"usage: python -m apps.{app}")
+    # Measured 0.1-0.4 s on 2 cores (4.3-5.0 s with TensorFlow); the bound leaves room for a busy machine.
+    assert float(result.stderr.split("seconds ")[-1]) < 2.0

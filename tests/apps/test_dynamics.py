@@ -410,3 +410,24 @@ def test_the_valid_time_line_counts_iterations_of_a_map_and_time_units_of_a_flow
     henon = line({**common, "dt": 1, "valid_prediction_lyapunov_times": 5.03})
     assert "12 iterations = 5.03 Lyapunov times" in henon and "time units" not in henon
     assert "12 steps = 0.24 time units" in line({**common, "dt": 0.02})
+
+
+def test_files_that_cannot_be_written_lose_no_forecast_and_no_figure(trained, tmp_path, monkeypatch, capsys):
+    from tests.helpers import assert_output_failures_reported, full_disk
+
+    runner, root = trained
+    np.savetxt(tmp_path / "observed.csv", rotation(137), delimiter=",")
+    full_disk(monkeypatch)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    status = runner.run(["--model-dir", str(root / "model"), "--json", "--observations", str(tmp_path / "observed.csv"),
+                         "--steps", "10", "--csv", str(out_dir / "f.csv"), "--plot", str(out_dir / "f.png")])
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)["forecast"]) == 10
+    assert_output_failures_reported(status, err, [str(out_dir / "f.csv")])  # the first failure ends the command
+    status = runner.run(["eval", "--model-dir", str(root / "model"), "--data", str(root / "rotation.csv"),
+                         "--horizon", "20", "--conditions", "4", "--long-run", "100", "--json",
+                         "--plot", str(out_dir / "h.png")])
+    out, err = capsys.readouterr()
+    assert "valid_prediction_time" in json.loads(out), err
+    assert_output_failures_reported(status, err, [str(out_dir / "h.png")])

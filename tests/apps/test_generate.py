@@ -1,5 +1,6 @@
 """The text-generation app on a toy periodic text: train, generate, score, eval, export, bad input."""
 
+import io
 import json
 import re
 
@@ -166,3 +167,24 @@ def test_the_xla_sampler_continues_the_period_reproduces_a_seed_and_checks_its_s
     with pytest.raises(tf.errors.InvalidArgumentError, match="temperature must be > 0"):
         signature(text=tf.constant(["abc"]), temperature=tf.constant(-1.0), top_k=tf.constant(0),
                   top_p=tf.constant(1.0), seed=tf.constant(0), max_new_tokens=tf.constant(5))
+
+
+def test_score_keeps_rows_aligned_and_a_failed_plot_loses_no_score(trained, tmp_path, monkeypatch, capsys):
+    from tests.helpers import assert_output_failures_reported, full_disk
+
+    runner, root = trained
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"\n\n")))
+    assert runner.run(["score", "--model-dir", str(root / "model"), "--json", "-"]) == 2  # nothing to score
+    assert "nothing to score" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"abcabc\n\nbcabca\n")))
+    assert runner.run(["score", "--model-dir", str(root / "model"), "--json", "-"]) == 1  # one input failed
+    out, err = capsys.readouterr()
+    records = json.loads(out)
+    assert [r["text"] for r in records] == ["abcabc", "", "bcabca"]
+    assert records[1] == {"text": "", "error": "empty text"}
+    assert "line 2: empty text" in err
+    full_disk(monkeypatch)
+    status = runner.run(["score", "--model-dir", str(root / "model"), "--plot", str(tmp_path / "s.png"), "abcabc"])
+    out, err = capsys.readouterr()
+    assert "nats/char" in out
+    assert_output_failures_reported(status, err, [str(tmp_path / "s.png")])

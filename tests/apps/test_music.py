@@ -494,3 +494,26 @@ def test_the_shipped_models_compose(style, capsys, tmp_path):
     from music21 import converter
 
     assert len(converter.parse(str(tmp_path / "piece.mid")).parts) == piece["parts"]
+
+
+def test_files_that_cannot_be_written_lose_nothing_printed(folk, tmp_path, monkeypatch, capsys):
+    from tests.helpers import assert_output_failures_reported, full_disk
+
+    runner, root = folk
+    full_disk(monkeypatch)
+    paths = [str(tmp_path / "a.mid"), str(tmp_path / "a.png")]
+    status = runner.run(["--model-dir", str(root / "model"), "--seed", "5", "--length", "2", "--json",
+                         "--out", paths[0], "--roll", paths[1]])
+    out, err = capsys.readouterr()
+    assert json.loads(out)["timed_notes"]  # the piece itself is printed, and the other file is still tried
+    assert_output_failures_reported(status, err, paths)
+
+
+def test_a_file_that_is_not_a_soundfont_is_refused_before_any_work(tmp_path):
+    from apps.music.midi import AudioUnavailable, find_soundfont
+
+    (tmp_path / "notes.sf2").write_text("not a soundfont")
+    with pytest.raises(AudioUnavailable, match="notes.sf2: not a SoundFont"):
+        find_soundfont(str(tmp_path / "notes.sf2"))
+    (tmp_path / "real.sf2").write_bytes(b"RIFF\x00\x00\x00\x00sfbkLIST")
+    assert find_soundfont(str(tmp_path / "real.sf2")) == str(tmp_path / "real.sf2")

@@ -12,6 +12,7 @@ from apps.common.cli import UserError
 from apps.common.model_directory import ModelDirectory
 from apps.common.runner import Runner
 from apps.sentiment.task import MAX_TOKENS, SentimentTask
+from datasets.splits import SPLITS
 from tests.helpers import run_saved_model_without_project_code
 
 POSITIVE = ["great", "wonderful", "superb", "lovely", "brilliant"]
@@ -121,7 +122,7 @@ def test_explain_colours_or_draws_the_words(trained, capsys, tmp_path):
 def test_odd_texts_get_a_prediction_and_empty_ones_an_error_line_without_losing_the_others(trained, capsys):
     runner, root = trained
     texts = ["superb", "", "   ", "😀😀", "x" * 100_000, "le film était magnifique", "dull"]
-    assert runner.main(["--model-dir", str(root / "model"), "--json", *texts]) == 0
+    assert runner.main(["--model-dir", str(root / "model"), "--json", *texts]) == 1  # some texts failed
     output = capsys.readouterr()
     results = json.loads(output.out)
     assert len(results) == len(texts)
@@ -136,10 +137,16 @@ def test_nothing_to_classify_and_non_utf8_stdin_are_one_clear_line(trained):
     runner, root = trained
     with pytest.raises(UserError, match="nothing to classify"):
         runner.main(["--model-dir", str(root / "model"), "  "])
-    result = subprocess.run([sys.executable, "-m", "apps.sentiment", "--model-dir", str(root / "model"), "-"],
-                            input=b"good\n\xff\xfe bad\n", capture_output=True, timeout=300)
+    command = [sys.executable, "-m", "apps.sentiment", "--model-dir", str(root / "model"), "-"]
+    result = subprocess.run(command, input=b"\xff\xfe bad\n\xe9t\xe9\n", capture_output=True, timeout=300)
     assert result.returncode == 2
     assert result.stderr.decode().strip().splitlines()[-1].startswith("error: stdin is not UTF-8")
+    # One undecodable line among good ones costs that line only: an empty row keeps the rows aligned.
+    result = subprocess.run(command, input=b"great\n\xff\xfe bad\nawful\n", capture_output=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    rows = result.stdout.decode().split("\n")
+    assert len(rows) == 4 and rows[1] == "" and rows[0] and rows[2] and rows[3] == ""
+    assert "line 2: not UTF-8 text (byte 0xff at column 1)" in result.stderr.decode()
 
 
 def test_word_pieces_are_greedy_longest_match_first():
@@ -149,3 +156,42 @@ def test_word_pieces_are_greedy_longest_match_first():
     assert wordpieces("unwatchable", index) == [3, 2]  # "unwatch" before "un"
     assert wordpieces("watcha", index) == [5, 4]
     assert wordpieces("xyz", index) == [] and wordpieces("", index) == []
+
+
+def test_a_picture_that_cannot_be_written_loses_no_label(trained, tmp_path, monkeypatch, capsys):
+    from tests.helpers import assert_output_failures_reported, full_disk
+
+    runner, root = trained
+    full_disk(monkeypatch)
+    status = runner.run(["--model-dir", str(root / "model"), "--explain", str(tmp_path / "why.png"), "great", "awful"])
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 2
+    assert_output_failures_reported(status, err, [str(tmp_path / "why-1.png")])
+
+
+def test_eval_reads_the_file_as_training_did(trained, capsys):
+    runner, root = trained
+    common = ["eval", "--model-dir", str(root / "model"), "--data", str(root / "reviews.csv"), "--json"]
+    assert runner.main([*common, "--text-column", "review", "--label-column", "stars"]) == 0
+    given = json.loads(capsys.readouterr().out)
+    assert runner.main(common) == 0  # the columns come from the model's config.json
+    assert json.loads(capsys.readouterr().out) == given
+
+
+def test_star_ratings_need_a_threshold_or_classes(tmp_path, capsys):
+    from datasets.sentiment import load_sentiment, sentiment_classes
+
+    path = tmp_path / "stars.csv"
+    rows = [(f"review number {i} was {'great' if i % 5 > 2 else 'dull'}", str(i % 5 + 1)) for i in range(200)]
+    with open(path, "w", newline="") as file:
+        csv.writer(file).writerows([("review", "stars"), *rows])
+    options = {"text_column": "review", "label_column": "stars"}
+    status = Runner(SentimentTask()).run(["train", "--data", str(path), "--text-column", "review",
+                                          "--label-column", "stars", "--out", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert status == 2 and "holds 5 numeric values (1, 2, 3, 4, 5)" in err and "--positive-above" in err
+    assert sentiment_classes(path, **options, positive_above=3) == ["negative", "positive"]
+    pairs = [p for split in SPLITS for p in load_sentiment(path, split, **options, positive_above=3)]
+    stars = dict(rows)
+    assert len(pairs) == 200 and all(label == int(int(stars[text]) > 3) for text, label in pairs)
+    assert sentiment_classes(path, **options, value_classes=True) == ["0", "1", "2", "3", "4", "5"]

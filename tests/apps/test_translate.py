@@ -216,9 +216,9 @@ def test_corrupted_model_directory_is_a_clear_error(trained, tmp_path):
     assert result.returncode == 2 and b"could not be loaded" in result.stderr and b"Traceback" not in result.stderr
 
 
-def test_malformed_anki_file_names_file_and_line(tmp_path):
+def test_a_file_with_no_anki_line_names_file_and_line(tmp_path):
     path = tmp_path / "bad.txt"
-    path.write_text("Hello.\tBonjour.\tCC\nno tab on this line\n", encoding="utf-8")
+    path.write_text("\nno tab on this line\nnor on this one\n", encoding="utf-8")
     result = cli("train", "--data", str(path), "--size", "tiny", "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert f"{path}:2".encode() in result.stderr and b"Traceback" not in result.stderr
@@ -262,6 +262,34 @@ def test_eval_reports_bleu_and_chrf_greedy_and_beam(trained, anki_file, capsys):
         rows = run_in_batches(signature, [e for e, _ in pairs], 32, "text", beam_size=beam)
         expected = corpus_scores([r["text"].decode() for r in rows], [f for _, f in pairs])
         assert {k: metrics[label][k] for k in ("bleu", "chrf")} == expected
+
+
+def test_eval_scores_every_translation_of_a_sentence_as_a_reference(trained, tmp_path, capsys):
+    from apps.common.metrics import corpus_scores
+    from apps.common.serving import run_in_batches
+    from apps.translate.task import references_by_source
+    from datasets.translation import load_translation_pairs
+
+    path = tmp_path / "fra.txt"  # every "Number i" sentence has two translations
+    pairs = PAIRS + [(f"Number {i} is here.", f"Voici le numéro {i}.") for i in range(60)]
+    path.write_text("".join(f"{en}\t{fr}\n" for en, fr in pairs), encoding="utf-8")
+    assert main(["eval", "--model-dir", str(trained), "--data", str(path), "--beam", "2", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    groups = references_by_source(load_translation_pairs(str(path), "test"))
+    assert metrics["greedy"]["sentences"] == len(groups) < metrics["pairs"]
+    assert metrics["greedy"]["several_references"] == sum(len(r) > 1 for r in groups.values()) > 0
+    signature = tf.saved_model.load(str(trained / "serving")).signatures["generate_with_beam"]
+    hypotheses = [r["text"].decode() for r in run_in_batches(signature, list(groups), 32, "text", beam_size=1)]
+    assert metrics["greedy"]["bleu_cased"] == corpus_scores(hypotheses, list(groups.values()), cased=True)["bleu_cased"]
+    single = corpus_scores(hypotheses, [r[0] for r in groups.values()], cased=True)
+    assert metrics["greedy"]["single_reference"] == single
+
+
+def test_references_by_source_keeps_the_first_translation_first():
+    from apps.translate.task import references_by_source
+
+    groups = references_by_source([("Go.", "Va !"), ("Hi.", "Salut !"), ("Go.", "Bouge !"), ("Go.", "Va !")])
+    assert groups == {"Go.": ["Va !", "Bouge !", "Va !"], "Hi.": ["Salut !"]}
 
 
 def _server_of(trained, step_bias=None, suppressed=None):
@@ -409,3 +437,16 @@ def test_add_words_needs_a_model_to_grow(anki_file, tmp_path):
     assert result.returncode == 2 and b"Traceback" not in result.stderr
     assert result.stderr.decode().splitlines()[-1] == (
         "error: --add-words grows the vocabularies of a trained model: give --init-from")
+
+
+def test_a_picture_that_cannot_be_written_loses_no_translation(trained, tmp_path, monkeypatch, capsys):
+    from apps.common.runner import Runner
+    from apps.translate.task import TranslationTask
+    from tests.helpers import assert_output_failures_reported, full_disk
+
+    full_disk(monkeypatch)
+    status = Runner(TranslationTask()).run(["--model-dir", str(trained), "--attention", str(tmp_path / "map.png"),
+                                            "I am cold.", "He is tall."])
+    out, err = capsys.readouterr()
+    assert out.count("\n") == 2  # both translations printed first (a tiny model's may be empty)
+    assert_output_failures_reported(status, err, [str(tmp_path / "map-1.png")])  # the first failure stops the rest
