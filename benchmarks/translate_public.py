@@ -110,7 +110,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     rows, records = [], []
     for model_dir in args.model_dirs:
-        serving = task.directory(model_dir).load_serving(optimize=True)
+        serving = None  # loaded on the first translation: rescoring saved ones needs no model
         for corpus in args.corpora:
             groups = references_by_source(load_translation_pairs(corpus, args.split))
             english, references = list(groups)[: args.limit], list(groups.values())[: args.limit]
@@ -122,6 +122,7 @@ def main():
                 if args.translations and saved.is_file():
                     hypotheses, seconds = saved.read_text().split("\n")[: len(english)], None
                 else:
+                    serving = serving or task.directory(model_dir).load_serving(optimize=True)
                     outputs = run_in_batches(serving.signatures["generate_with_beam"], english, 32, task.input_name,
                                              progress=f"{corpus} {decoder}", keep=("text",), beam_size=beam)
                     seconds = round(time.time() - started, 1)

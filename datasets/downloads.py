@@ -93,7 +93,7 @@ def find_files(name, roots=None):
     roots = [Path(r) for r in (roots or download_dirs())]
     found = {}
     for names in download.files:
-        path = next((p for root in roots for n in names for p in _candidates(root, n, name) if p.is_file()), None)
+        path = next((p for root in roots for n in names for p in _candidates(root, n) if p.is_file()), None)
         if path is None:
             raise MissingDownloadError(download, names[0])
         found[names[0]] = path
@@ -113,11 +113,10 @@ def open_text(path):
     return gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")
 
 
-def _candidates(root, file_name, corpus):
+def _candidates(root, file_name):
     for base in (file_name, f"{file_name}.gz"):
         yield root / base
-        yield root / corpus / base
-        if root.is_dir():
+        if root.is_dir():  # one folder down, whatever its name
             yield from sorted(root.glob(f"*/{base}"))
 
 
