@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint demo bench data audio clean
+.PHONY: test lint demo bench data audio browser clean
 
 # Corpora no package carries (Tatoeba, Multi30k, newstest: `python -m datasets fetch NAME`) are read
 # from $SEQMODELS_DOWNLOADS; developers and CI have a copy in ../shared/data.
@@ -25,7 +25,11 @@ data: $(STAMP)
 audio:
 	$(if $(shell command -v fluidsynth),true,$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y fluidsynth fluid-soundfont-gm)
 
-test: $(STAMP) data
+# The explorer's browser tests (tests/apps/test_explore_browser.py) drive Chromium headless (Debian).
+browser:
+	$(if $(and $(shell command -v chromium),$(shell command -v chromedriver)),true,$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y chromium chromium-driver)
+
+test: $(STAMP) data browser
 	$(PY) -m ruff check layers datasets apps runtime tests benchmarks
 	$(PY) -m pytest -q -n auto --dist loadfile  # one worker per core; a test file stays on one worker
 

@@ -1,6 +1,7 @@
 """Captioning speed: the compiled decoder against a tutorial loop, the SavedModel's throughput, the command line.
 
-    python -m benchmarks.caption_speed [--model-dir DIR] [--parts decode,serving,cli] [--repeats 3]
+    python -m benchmarks.caption_speed [--model-dir DIR | --model NAME] [--data stamp-scenes|flickr8k|FOLDER]
+                                       [--parts decode,serving,cli] [--repeats 3]
 
 decode    greedy captions of a batch of held-out StampScenes, same weights both ways: our decoder
           (`apps.common.decoding`, one `tf.while_loop` in a `tf.function`) against the tutorial
@@ -9,7 +10,7 @@ decode    greedy captions of a batch of held-out StampScenes, same weights both 
           same CNN grids and run to the same number of words; the script checks that they agree,
           then prints captions per second and the speed-up (target >= 5x).
 serving   images per second through the exported SavedModel (PNG bytes in, CNN and beam search
-          inside) at batch 32, the model's beam and greedy.
+          inside) at batch 1 and 32, the model's beam and greedy.
 cli       `python -m apps.caption IMAGE` against `python -c "import tensorflow, keras"`, each a
           fresh process, alternated: median wall time, the ratio (target <= 2) and peak resident
           memory (target < 1.5 GiB).
@@ -82,13 +83,28 @@ def benchmark_decode(model, vocabulary, grids, steps, repeats):
 
 
 def benchmark_serving(directory, images, beam, repeats):
+    """Images per second at batch 1 (the first image, as a user's single photo) and at the full batch."""
     signature = directory.load_serving().signatures["generate_with_beam"]
-    data = tf.constant([png_bytes(image) for image in images])
-    for size in sorted({1, beam}):
-        signature(image_bytes=data, beam_size=tf.constant(size))  # the first call optimises the graph
-        seconds = median_seconds(lambda size=size: signature(image_bytes=data, beam_size=tf.constant(size)), repeats)
-        label = "greedy" if size == 1 else f"beam {size}"
-        print(f"serving: batch {len(images)}, {label}: {len(images) / seconds:7.1f} images/s ({seconds:.3f} s)")
+    encoded = [png_bytes(image) for image in images]
+    for batch in sorted({1, len(images)}):
+        data = tf.constant(encoded[:batch])
+        for size in sorted({1, beam}):
+            signature(image_bytes=data, beam_size=tf.constant(size))  # the first call optimises the graph
+            seconds = median_seconds(lambda size=size, data=data: signature(image_bytes=data,
+                                                                            beam_size=tf.constant(size)), repeats)
+            label = "greedy" if size == 1 else f"beam {size}"
+            print(f"serving: batch {batch}, {label}: {batch / seconds:7.1f} images/s ({seconds:.3f} s)")
+
+
+def held_out_images(data, count, image_size):
+    """`count` test images of --data: StampScenes, or the first test photos of a Flickr8k-style folder."""
+    if data == "stamp-scenes":
+        return [scene.image for scene in stamp_scenes("test", count, image_size=image_size)]
+    from apps.caption.images import read_image
+    from datasets.captions import load_captions
+
+    paths = list(dict.fromkeys(path for path, _ in load_captions(data, "test")))[:count]
+    return [read_image(path, image_size).model_input for path in paths]
 
 
 def benchmark_cli(model_args, image, repeats):
@@ -110,7 +126,10 @@ def benchmark_cli(model_args, image, repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-dir", help="a trained model directory (default: the shipped stamp-scenes)")
+    parser.add_argument("--model-dir", help="a trained model directory (default: the shipped --model)")
+    parser.add_argument("--model", default=CaptionTask.default_model, help="a shipped model (default: the default)")
+    parser.add_argument("--data", default="stamp-scenes",
+                        help="where the held-out images come from: stamp-scenes (default), flickr8k or a folder")
     parser.add_argument("--parts", default="decode,serving,cli")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=20, help="words decoded per caption")
@@ -121,12 +140,11 @@ def main():
     task = CaptionTask()
     runner = Runner(task)
     directory = task.directory(args.model_dir) if args.model_dir else \
-        runner.shipped_directory(task.default_model)
+        runner.shipped_directory(args.model)
     config = directory.config()
     encoder_name = config["arguments"].get("encoder", "mobilenet_v2")
     spec = ENCODERS[encoder_name]
-    scenes = stamp_scenes("test", args.batch, image_size=spec.image_size)
-    images = [scene.image for scene in scenes]
+    images = held_out_images(args.data, args.batch, spec.image_size)
     if "decode" in parts:
         model = runner.load_model(directory)
         encoder = build_encoder(encoder_name, config["arguments"].get("fine_tune_blocks", 0))
@@ -140,7 +158,7 @@ def main():
             from PIL import Image
 
             Image.fromarray(images[0]).save(image)
-            model_args = ["--model-dir", args.model_dir] if args.model_dir else []
+            model_args = ["--model-dir", args.model_dir] if args.model_dir else ["--model", args.model]
             benchmark_cli(model_args, image, args.repeats)
 
 

@@ -31,11 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.downloads import DOWNLOADS, find_files
 from datasets.errors import DataError, FormatError
 from datasets.splits import SPLITS, check_split, split_of
 from datasets.text import first_non_utf8_line, normalize
 from datasets.translation import read_stamp_caption, stamp_key, tuxpaint_stamps_dir
 
+FLICKR8K = "flickr8k"
 SCENES_HELD_OUT = "test"
 STAMPS_HELD_OUT = "new_stamps"
 SCENE_SPLITS = (*SPLITS, STAMPS_HELD_OUT)
@@ -69,15 +71,15 @@ def load_captions(source="tuxpaint", split="train", *, image_dir=None):
     """
     check_split(split)
     return [(image, caption) for key, image, caption in _load(_argument(source, image_dir))
-            if split_of(key) == split]
+            if _split(key) == split]
 
 
 def caption_report(source="tuxpaint", *, image_dir=None):
     """{split: {"images": n, "captions": n}}."""
     report = {s: {"images": set(), "captions": 0} for s in SPLITS}
     for key, image, _ in _load(_argument(source, image_dir)):
-        report[split_of(key)]["images"].add(image)
-        report[split_of(key)]["captions"] += 1
+        report[_split(key)]["images"].add(image)
+        report[_split(key)]["captions"] += 1
     return {s: {"images": len(r["images"]), "captions": r["captions"]} for s, r in report.items()}
 
 
@@ -91,12 +93,15 @@ def _argument(source, image_dir):
     if source == "tuxpaint":
         return ("tuxpaint", str(tuxpaint_stamps_dir()))
     path = Path(source)
+    if source == FLICKR8K and not path.exists():  # the downloaded corpus (`datasets.downloads`)
+        path = find_files(FLICKR8K)["Flickr8k.token.txt"].parent
     if path.is_dir():
-        return ("folder", str(path.resolve()))
+        return ("folder", str(path.resolve()), str(Path(image_dir).resolve()) if image_dir else None,
+                path.stat().st_mtime_ns)  # a changed folder is read again, not taken from `_load`'s cache
     if path.is_file() and path.suffix.lower() == ".json":
         folder = Path(image_dir) if image_dir else path.parent
         return ("coco", str(path.resolve()), str(folder.resolve()), path.stat().st_mtime_ns)
-    raise DataError(f"source must be 'tuxpaint', a Flickr8k-style folder or a COCO-style .json file; "
+    raise DataError(f"source must be 'tuxpaint', 'flickr8k', a Flickr8k-style folder or a COCO-style .json file; "
                     f"got {source!r}")
 
 
@@ -106,10 +111,17 @@ def _load(source):
     if source[0] == "tuxpaint":
         rows = [(s.key, s.image_path, s.caption) for s in _all_stamps(Path(source[1]))]
     elif source[0] == "folder":
-        rows = list(_flickr_folder(Path(source[1])))
+        rows = list(_flickr_folder(Path(source[1]), Path(source[2]) if source[2] else None))
     else:
         rows = list(_coco_json(Path(source[1]), Path(source[2])))
     return tuple((key, image, normalize(caption)) for key, image, caption in rows if normalize(caption))
+
+
+def _split(key):
+    """The split of a row key: the one an official split file names ("split:test:..."), else by hash."""
+    if key.startswith("split:"):
+        return key.split(":", 2)[1]
+    return split_of(key)
 
 
 @functools.lru_cache(maxsize=2)
@@ -265,9 +277,22 @@ def _background(rng, size):
     return np.clip(first + noise, 0, 255).astype(np.uint8)
 
 
-def _flickr_folder(folder):
-    """Reads a Flickr8k-style folder: images in it or in Images/, captions in captions.txt or a .token.txt."""
-    images = folder / "Images" if (folder / "Images").is_dir() else folder
+# Where a Flickr8k download keeps its photos: the original zip, Kaggle's copy, other mirrors.
+FLICKR_IMAGE_DIRS = DOWNLOADS[FLICKR8K].folders
+# The standard Flickr8k splits (Hodosh et al. 2013), one image name per line, when the folder has them.
+FLICKR_SPLIT_FILES = {"train": "Flickr_8k.trainImages.txt", "validation": "Flickr_8k.devImages.txt",
+                      "test": "Flickr_8k.testImages.txt"}
+
+
+def _flickr_folder(folder, image_dir=None):
+    """Reads a Flickr8k-style folder: captions in captions.txt or a .token.txt, photos in it or a subfolder.
+
+    With the standard split files (`FLICKR_SPLIT_FILES`) beside the captions, those splits are kept and
+    only the images they list are read (the token file's one caption of a photo that does not exist,
+    2258277193_586949ec62.jpg.1, is in none); otherwise images are split by a hash of their name.
+    """
+    images = Path(image_dir) if image_dir else next(
+        (folder / name for name in FLICKR_IMAGE_DIRS if (folder / name).is_dir()), folder)
     captions = folder / "captions.txt"
     tokens = sorted(folder.glob("*.token.txt"))
     if not captions.is_file() and not tokens:
@@ -286,16 +311,39 @@ def _flickr_folder(folder):
     else:
         parsed = ((n, line.split("\t")) for n, line in enumerate(lines, start=1))
         expected = "image.jpg#index<TAB>caption"
+    official = _official_splits(folder)
     for number, row in parsed:
         if not row or not "".join(row).strip():
             continue
         if len(row) != 2:
             raise FormatError(path, number, f"{expected}, got {len(row)} field(s)")
         name = row[0].split("#")[0]
+        if official is not None and name not in official:
+            continue
         image = images / name
         if not image.is_file():
+            if official and not any(images.glob("*.jpg")):
+                raise DataError(f"{folder}: the Flickr8k photos are not there (looked in {images}): unzip "
+                                f"Flickr8k_Dataset.zip beside the captions, or give --image-dir")
             raise FormatError(path, number, f"an image that exists in {images}; {name!r} does not")
-        yield f"image:{name}", str(image), row[1]
+        yield (f"split:{official[name]}:{name}" if official else f"image:{name}"), str(image), row[1]
+
+
+def _official_splits(folder):
+    """{image name: split} from the standard split files, or None when the folder has none of them."""
+    present = {split: folder / name for split, name in FLICKR_SPLIT_FILES.items() if (folder / name).is_file()}
+    if not present:
+        return None
+    if len(present) < len(FLICKR_SPLIT_FILES):
+        missing = sorted(set(FLICKR_SPLIT_FILES.values()) - {p.name for p in present.values()})
+        raise DataError(f"{folder}: has some of the Flickr8k split files but not {', '.join(missing)}")
+    splits = {}
+    for split, path in present.items():
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            name = line.strip()
+            if name and splits.setdefault(name, split) != split:
+                raise FormatError(path, number, f"an image of one split only; {name!r} is also in {splits[name]}")
+    return splits
 
 
 def _coco_json(path, image_dir):

@@ -83,6 +83,8 @@ CORPORA = (
                "BSD-3", "music:split_counts"),
     CorpusInfo("oneills", "music (pieces)", "PyPI music21 10.5.1, corpus oneills1850/*.abc, one voice",
                "BSD-3", "music:split_counts"),
+    CorpusInfo("flickr8k", "captions (images)", "Flickr8k captions and photos, the standard 6,000 / 1,000 / 1,000 "
+               "split", "research use only; photos belong to their owners", "captions:split_counts"),
     CorpusInfo("tuxpaint", "captions (images)",
                "Debian tuxpaint-stamps-default, PNG stamps, English captions",
                "GPL-2", "captions:split_counts"),

@@ -41,6 +41,8 @@ class Download:
         licence: str.
         source: str, what the files are, for `python -m datasets summary`.
         how: str, a hint for getting the files by hand, added to the missing-file message.
+        folders: tuple of str, folders beside the files that `fetch --from` copies too when present
+            (Flickr8k's photos).
     """
 
     name: str
@@ -49,6 +51,7 @@ class Download:
     licence: str
     source: str
     how: str = ""
+    folders: tuple = ()
 
 
 DOWNLOADS = {d.name: d for d in (
@@ -67,6 +70,13 @@ DOWNLOADS = {d.name: d for d in (
                how=f"`sacrebleu -t wmt{str(year)[2:]}{'/full' if year == 2014 else ''} -l en-fr --echo src > "
                    f"newstest{year}.en` and `--echo ref > newstest{year}.fr`")
       for year in (2013, 2014)),
+    Download("flickr8k", (("Flickr8k.token.txt",), ("Flickr_8k.trainImages.txt",), ("Flickr_8k.devImages.txt",),
+                          ("Flickr_8k.testImages.txt",)), (),
+             "research use only (Hodosh et al. 2013); the photos belong to their owners",
+             "Flickr8k: 8,091 photos, 5 captions each, standard 6,000 / 1,000 / 1,000 split",
+             how="download Flickr8k_text.zip and Flickr8k_Dataset.zip "
+                 "(github.com/jbrownlee/Datasets/releases/tag/Flickr8k) and unzip both in one folder",
+             folders=("Flicker8k_Dataset", "Flickr8k_Dataset", "Images", "images")),
 )}
 
 
@@ -144,8 +154,12 @@ def fetch_download(name, source=None, urlopen=urllib.request.urlopen):
     if source is not None:
         source = Path(source).expanduser()
         roots = [source.parent if source.is_file() else source]
-        for path in find_files(name, roots).values():
+        found = find_files(name, roots).values()
+        for path in found:
             _place(target, path.name, lambda out, path=path: _copy(path, out), download)
+        for folder in {path.parent / f for path in found for f in download.folders if (path.parent / f).is_dir()}:
+            if not (target / folder.name).exists():
+                shutil.copytree(folder, target / folder.name)
         return target
     if is_downloaded(name):
         return target

@@ -28,9 +28,11 @@ class TransformerEncoderBlock(keras.layers.Layer):
         inputs: (B, S, D).
         mask: optional (B, S) bool padding mask (filled from the implicit Keras mask).
         training: bool.
+        return_attention_scores: bool, also return the self-attention weights, as Keras'
+            `MultiHeadAttention` does. Defaults to False.
 
     Returns:
-        (B, S, D).
+        (B, S, D); with `return_attention_scores`, ((B, S, D), weights (B, h, S, S)).
 
     Example:
     >>> TransformerEncoderBlock(2, 16)(np.zeros((1, 5, 8))).shape
@@ -82,16 +84,21 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.feed_forward_norm.build(inputs_shape)
         self.output_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy, name="output_dropout")
 
-    def call(self, inputs, mask=None, training=None):
+    def call(self, inputs, mask=None, training=None, return_attention_scores=False):
+        attended = []
+
         def self_attend(x):
-            return self.self_attention(x, x, query_mask=mask, value_mask=mask, training=training)[0]
+            output, weights = self.self_attention(x, x, query_mask=mask, value_mask=mask, training=training)
+            attended.append(weights)
+            return output
 
         x = residual(
             inputs, self_attend, self.self_attention_norm, self.output_dropout, self.normalize_first, training
         )
-        return residual(
+        x = residual(
             x, self.feed_forward, self.feed_forward_norm, self.output_dropout, self.normalize_first, training
         )
+        return (x, attended[0]) if return_attention_scores else x
 
     def get_config(self):
         config = super().get_config()

@@ -14,7 +14,6 @@ a list of records (image, caption, score, and per word the location where its at
 peaks, as fractions of the image's width and height from the top left corner).
 """
 
-import json
 import sys
 
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 from apps.caption.encoder import ENCODERS
 from apps.caption.images import ImageError, image_files, png_bytes, read_image
 from apps.caption.metrics import attention_peak
-from apps.common.cli import EXIT_PARTIAL, EXIT_USER_ERROR
+from apps.common.cli import EXIT_PARTIAL, EXIT_USER_ERROR, print_json
 from apps.common.output_files import OutputFileError, numbered_path
 from apps.common.task import DEFAULT_BEAM_SIZE
 
@@ -47,7 +46,7 @@ def caption_files(directory, inputs, args, batch_size):
             records.append({"image": path, "error": str(error)})
     if not files:
         if args.json:
-            print(json.dumps(records, ensure_ascii=False, indent=2))
+            print_json(records)
         return EXIT_USER_ERROR
     import tensorflow as tf
 
@@ -95,7 +94,7 @@ def caption_files(directory, inputs, args, batch_size):
     if progress:
         progress.close()
     if args.json:
-        print(json.dumps(records, ensure_ascii=False, indent=2))
+        print_json(records)
     captioned = sum("caption" in record for record in records)
     if not captioned:
         return EXIT_USER_ERROR
@@ -116,7 +115,7 @@ def _record(path, outputs, row, spec):
 
 
 def _plot(image, record, attention, grid, path, index, count):
-    from apps.common.plots import plot_image_attention
+    from apps.caption.plots import plot_image_attention
 
     path = numbered_path(path, index, count)
     words = [entry["word"] for entry in record["words"]]

@@ -22,6 +22,7 @@ from apps.common.cli import UserError
 
 STAMP_SCENES = "stamp-scenes"
 TFDS = "tfds"
+FLICKR8K = "flickr8k"
 SCENE_SEED = 0
 TFDS_SPLITS = {"train": "train", "validation": "val", "test": "test"}
 
@@ -44,6 +45,16 @@ class Example(NamedTuple):
     image: object
     references: list
     boxes: list | None  # StampScenes: (name, x0, y0, x1, y1) in pixels of `image`
+
+
+def trained_on(config):
+    """The `--data` a model directory was trained on (StampScenes when it does not say)."""
+    import os
+
+    data = config.get("training", {}).get("data", STAMP_SCENES)
+    if data not in (STAMP_SCENES, "bundled", FLICKR8K, TFDS) and not os.path.exists(data):
+        raise UserError(f"the model was trained on {data}, which is not there: give --data")
+    return data
 
 
 def is_stamp_scenes(data):
@@ -169,6 +180,10 @@ def _source_key(args):
         return {"kind": TFDS, "data_dir": str(getattr(args, "data_dir", None)),
                 "limit": getattr(args, "max_images", None)}
     path = os.path.abspath(args.data)
+    if args.data == FLICKR8K and not os.path.exists(path):
+        from datasets.downloads import find_files
+
+        path = str(find_files(FLICKR8K)["Flickr8k.token.txt"])
     stamp = os.stat(path).st_mtime_ns if os.path.exists(path) else None
     return {"kind": "files", "path": path, "modified": stamp, "image_dir": getattr(args, "image_dir", None),
             "limit": getattr(args, "max_images", None)}

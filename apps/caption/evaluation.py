@@ -2,9 +2,11 @@
 
 The held-out images go through the exported model exactly as the command line sends them (read
 with Pillow, resized, PNG bytes), so the scores are those of what a user runs. BLEU counts every
-reference of an image (`apps.common.metrics.bleu_by_order`); CIDEr is added when the package
-`pycocoevalcap` is installed. On StampScenes, each generated word that names one of the scene's
-objects is checked against that object's box (`apps.caption.metrics`).
+reference of an image (`apps.common.metrics.bleu_by_order`: sacreBLEU, lowercased, punctuation kept
+as tokens); with the package `pycocoevalcap`, the coco-caption scorers the papers use are added
+(BLEU-1..4, METEOR where Java is installed, CIDEr-D; `apps.caption.metrics.coco_caption_scores`).
+On StampScenes, each generated word that names one of the scene's objects is checked against that
+object's box (`apps.caption.metrics`).
 """
 
 import functools
@@ -50,9 +52,9 @@ def evaluate(directory, examples, args, batch_size):
         seconds = round(time.time() - started, 1)
         hypotheses = [row["text"].decode("utf-8") for row in rows]
         scores = bleu_by_order(hypotheses, references)
-        cider = metrics.cider_score(hypotheses, references)
-        if cider is not None:
-            scores["cider"] = cider
+        coco = metrics.coco_caption_scores(hypotheses, references)
+        if coco is not None:
+            scores["coco"] = coco
         if all(example.boxes is not None for example in kept):
             found = [(record, len(example.boxes)) for example, row in zip(kept, rows, strict=True)
                      for record in _object_words(example, row, spec)]
@@ -61,9 +63,18 @@ def evaluate(directory, examples, args, batch_size):
             scores["attention_misses"] = metrics.breakdown(records, objects)
         results[label] = {**scores, "seconds": seconds}
         beam_rows = rows
+    if getattr(args, "samples", 0):
+        results["samples"] = _samples(kept, beam_rows, args.samples, args.plot_seed)
     if args.plot:
         _plot_random(kept, beam_rows, spec, args.plot, args.plot_images, args.plot_seed)
     return results
+
+
+def _samples(examples, rows, count, seed):
+    """`count` images drawn at random (seeded): their beam caption and their first reference, unedited."""
+    chosen = np.random.default_rng(seed).choice(len(examples), size=min(count, len(examples)), replace=False)
+    return [{"image": os.path.basename(str(examples[i].key)), "caption": rows[i]["text"].decode("utf-8"),
+             "reference": examples[i].references[0]} for i in sorted(chosen)]
 
 
 def _object_words(example, row, spec):
@@ -85,11 +96,13 @@ def _tokenize(text):
 
 def _plot_random(examples, rows, spec, path, count, seed):
     """Draws `count` held-out images chosen at random (seeded), never picked by their results."""
-    from apps.common.plots import plot_image_attention
+    from apps.caption.plots import plot_image_attention
+    from apps.common.output_files import numbered_path
 
     chosen = np.random.default_rng(seed).choice(len(examples), size=min(count, len(examples)), replace=False)
-    stem, suffix = os.path.splitext(path)
-    for number, index in enumerate(sorted(chosen), start=1):
+    if not os.path.splitext(path)[1]:
+        path += ".png"
+    for number, index in enumerate(sorted(chosen)):
         example, row = examples[index], rows[index]
         words = [token.decode("utf-8") for token in row["tokens"] if token]
         title = row["text"].decode("utf-8")
@@ -98,7 +111,7 @@ def _plot_random(examples, rows, spec, path, count, seed):
                                                   spec.image_size, _tokenize)
             inside = sum(record["peak_in_box"] for record in found)
             title = f"{title}  |  truth: {example.references[0]}  |  peak in box: {inside}/{len(found)} object words"
-        target = f"{stem}-{number}{suffix or '.png'}"
+        target = numbered_path(path, number, None)  # numbered even when one image is drawn
         picture = read_image(example.image, spec.image_size, keep_display=True).display  # not the CNN's input
         plot_image_attention(picture, row["attention"][: len(words)], words, target, grid_shape=spec.grid,
                              title=title)

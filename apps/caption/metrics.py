@@ -21,6 +21,8 @@ rows r * H / gh .. (r + 1) * H / gh of an H x W image.
 """
 
 
+import re
+
 import numpy as np
 
 ARTICLES = frozenset({"a", "an", "the"})
@@ -137,20 +139,49 @@ def breakdown(records, objects):
     return {"peak_in_box_by_objects": by_objects, "previous_step_peak_in_box": share(previous)}
 
 
-def cider_score(hypotheses, references):
-    """CIDEr-D (Vedantam et al. 2015) from `pycocoevalcap` when installed, else None.
+# coco-caption's PTB tokenizer lowercases and drops punctuation; this keeps words, numbers,
+# hyphenated words and "'s" as its tokens (a regular expression, not Stanford CoreNLP in Java).
+_COCO_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|'[a-z]+")
+
+
+def coco_tokens(text):
+    """The tokens coco-caption scores: lowercased, punctuation removed. "A dog's ball." -> "a dog 's ball"."""
+    return " ".join(_COCO_TOKEN.findall(text.lower()))
+
+
+def coco_caption_scores(hypotheses, references):
+    """BLEU-1..4, METEOR and CIDEr-D as captioning papers report them (the coco-caption scorers).
+
+    The scorers of `pycocoevalcap` (Chen et al. 2015, the code behind the COCO and Flickr8k tables of
+    Show, Attend and Tell and later papers) on `coco_tokens`, in %. METEOR runs the package's
+    meteor-1.5.jar and needs Java: None without it. Returns None when `pycocoevalcap` is not installed.
 
     Args:
         hypotheses: list of N str. references: list of N lists of str.
     """
     try:
+        from pycocoevalcap.bleu.bleu import Bleu
         from pycocoevalcap.cider.cider import Cider
     except ImportError:
         return None
-    from datasets.vocabulary import tokenize_many
+    gts = {i: [coco_tokens(r) for r in refs] for i, refs in enumerate(references)}
+    res = {i: [coco_tokens(hypothesis)] for i, hypothesis in enumerate(hypotheses)}
+    bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
+    scores = {f"bleu{n}": round(100.0 * float(b), 2) for n, b in enumerate(bleu, start=1)}
+    scores["meteor"] = _meteor(gts, res)
+    scores["cider"] = round(100.0 * float(Cider().compute_score(gts, res)[0]), 2)
+    return scores
 
-    tokens = lambda texts: [" ".join(words) for words in tokenize_many(texts)]  # noqa: E731
-    gts = {i: tokens(refs) for i, refs in enumerate(references)}
-    res = {i: tokens([hypothesis]) for i, hypothesis in enumerate(hypotheses)}
-    score, _ = Cider().compute_score(gts, res)
-    return round(100.0 * float(score), 2)
+
+def _meteor(gts, res):
+    """METEOR 1.5 of the package's jar (Java), or None without Java or when the jar fails."""
+    import shutil
+
+    if shutil.which("java") is None:
+        return None
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    try:  # the jar answers one line per caption; a Java that dies answers "" (float fails)
+        return round(100.0 * float(Meteor().compute_score(gts, res)[0]), 2)
+    except (OSError, ValueError):
+        return None

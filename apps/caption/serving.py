@@ -14,8 +14,9 @@ saved beside the decoder's and restored by TensorFlow alone: the SavedModel runs
 import tensorflow as tf
 
 from apps.caption.encoder import ENCODERS, build_encoder
-from apps.common.serving import IMAGE_BYTES, SequenceServer, capitalize_first, decode_images
+from apps.common.serving import SequenceServer, capitalize_first
 
+IMAGE_BYTES = tf.TensorSpec([None], tf.string, name="image_bytes")
 START, END = "[start]", "[end]"
 MAX_CAPTION_TOKENS = 40  # generated words, END included
 CLEANUPS = (
@@ -24,6 +25,22 @@ CLEANUPS = (
     (r"(\pL)' (\pL)", r"\1'\2"),  # the tokeniser splits "it's" into "it' s"
     (r"(\pL) - (\pL)", r"\1-\2"),  # "t - shirt" -> "t-shirt"
 )
+
+
+def decode_images(image_bytes, size, antialias=False):
+    """Encoded JPEG / PNG / GIF / BMP bytes (B,) -> (B, size, size, 3) float32 in [0, 255].
+
+    Any size and channel count: grey and RGBA become RGB, the image is resized (bilinear,
+    aspect ratio not kept, as the CNN encoders were trained). `antialias=True` filters a large
+    image before shrinking it, as Pillow's resize does (a photo then gives the grid it gives
+    through Pillow); an image already `size` x `size` is unchanged either way.
+    """
+
+    def one(data):
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+        return tf.image.resize(tf.cast(image, tf.float32), [size, size], antialias=antialias)
+
+    return tf.map_fn(one, image_bytes, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
 
 
 class CaptionServer(SequenceServer):

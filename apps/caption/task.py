@@ -4,6 +4,7 @@ Everything else (commands, model directories, training set-up, serving) is the s
 Module level imports no TensorFlow: `--help` and the argument errors stay fast.
 """
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -63,10 +64,14 @@ class CaptionTask(Task):
     # --- command line ----------------------------------------------------------------------------
 
     def add_data_arguments(self, parser, command):
-        parser.add_argument("--data", default="stamp-scenes",
-                            help="stamp-scenes (generated StampScenes, the default), a Flickr8k-style folder "
-                                 "(images and captions.txt or *.token.txt), a COCO-style .json file, or tfds "
-                                 "(a prepared TFDS coco_captions)")
+        evaluating = command == "eval"
+        parser.add_argument("--data", default=None if evaluating else "stamp-scenes",
+                            help="stamp-scenes (generated StampScenes" + (", the default)" if not evaluating else ")")
+                                 + ", flickr8k (the downloaded Flickr8k: `python -m datasets fetch flickr8k`), a "
+                                 "Flickr8k-style folder (images and captions.txt or *.token.txt, with the standard "
+                                 "split files when present), a COCO-style .json file, or tfds (a prepared TFDS "
+                                 "coco_captions)" + ("; default: the data the model was trained on" if evaluating
+                                                     else ""))
         training = command in ("train", "pack")
         parser.add_argument("--scenes", type=positive_int, default=12_000 if training else 500,
                             help="StampScenes per split: " + ("training scenes (default 12000)" if training
@@ -118,6 +123,9 @@ class CaptionTask(Task):
                                  "(FILE-1.png, ...)")
         parser.add_argument("--plot-images", type=positive_int, default=4, help="how many images --plot draws (4)")
         parser.add_argument("--plot-seed", type=int, default=0, help="which random images --plot draws (seed 0)")
+        parser.add_argument("--samples", type=int, default=0, metavar="N",
+                            help="print N random held-out images' beam captions next to their first reference "
+                                 "(drawn with --plot-seed, never chosen by their results; default 0)")
 
     # --- data ------------------------------------------------------------------------------------
 
@@ -127,8 +135,9 @@ class CaptionTask(Task):
 
         if args.command == "eval":
             # The directory the runner evaluates (--model-dir, else the shipped --model): its encoder's image size.
-            arguments = Runner(self).model_directory(args).config().get("arguments", {})
-            encoder = arguments.get("encoder", "mobilenet_v2")
+            config = Runner(self).model_directory(args).config()
+            encoder = config.get("arguments", {}).get("encoder", "mobilenet_v2")
+            args = argparse.Namespace(**{**vars(args), "data": args.data or data.trained_on(config)})
             return data.evaluation_split(args, split, ENCODERS[encoder].image_size)
         if args.command == "pack":
             raise UserError("the portable trainer packs token ids; apps.caption trains on cached CNN features "
@@ -272,12 +281,18 @@ class CaptionTask(Task):
         lines = []
         if metrics.get("unreadable"):
             lines.append(f"  {metrics['unreadable']} unreadable images left out")
+        for sample in metrics.get("samples", ()):
+            lines.append(f"  {sample['image']}: {sample['caption']}  |  reference: {sample['reference']}")
         for label, scores in metrics.items():
             if not isinstance(scores, dict) or "bleu1" not in scores:
                 continue
             bleu = "   ".join(f"BLEU-{n} {scores[f'bleu{n}']:6.2f}" for n in range(1, 5))
-            cider = f"   CIDEr {scores['cider']:6.2f}" if scores.get("cider") is not None else ""
-            lines.append(f"  {label:<8} {bleu}{cider}   ({scores['seconds']} s)")
+            lines.append(f"  {label:<8} {bleu}   (sacreBLEU, {scores['seconds']} s)")
+            coco = scores.get("coco")
+            if coco:
+                bleu = "   ".join(f"BLEU-{n} {coco[f'bleu{n}']:6.2f}" for n in range(1, 5))
+                meteor = "  n/a (no Java)" if coco["meteor"] is None else f"{coco['meteor']:6.2f}"
+                lines.append(f"  {'':<8} {bleu}   METEOR {meteor}   CIDEr {coco['cider']:6.2f}   (coco-caption)")
             box = scores.get("attention_in_box")
             if box and box["object_words"]:
                 lines.append(f"  {'':<8} attention on the named object: peak inside its box for "

@@ -11,6 +11,7 @@ so a bug still shows its traceback. Output paths are checked by their argparse `
 
 import argparse
 import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
@@ -27,11 +28,26 @@ class UserError(Exception):
     """Bad input from the user: a wrong argument, an unreadable file, a missing model."""
 
 
+class OutputFileError(UserError):
+    """An output file could not be written; the results that do not depend on it were printed.
+
+    Raised by `apps.common.output_files.write_file`; `run` prints it after the results, exit status 1.
+    """
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse whose usage errors are `UserError`s: one `error:` line, exit status 2."""
 
     def error(self, message):
         raise UserError(message)
+
+
+def print_json(data, ensure_ascii=False):
+    """Prints `data` as JSON indented by 2, what a command's --json prints (text as it is, not escaped).
+
+    `eval --json` keeps `ensure_ascii=True`, as it always printed.
+    """
+    print(json.dumps(data, ensure_ascii=ensure_ascii, indent=2))
 
 
 def positive_int(text):
@@ -142,7 +158,6 @@ def run(main, argv=None):
         return EXIT_USER_ERROR
     argv = sys.argv[1:] if argv is None else argv
     runtime.quiet_tensorflow(import_now=not asks_for_help(argv))
-    from apps.common.output_files import OutputFileError
     from datasets.errors import DataError
 
     try:

@@ -13,13 +13,9 @@ Example:
 import os
 import tempfile
 
-from apps.common.cli import UserError
+from apps.common.cli import OutputFileError
 
 _rename = os.replace  # tests replace it to inject a failure at the last step
-
-
-class OutputFileError(UserError):
-    """An output file could not be written; the results that do not depend on it were printed."""
 
 
 def write_file(path, write):
@@ -55,7 +51,10 @@ def save_figure(figure, path, **savefig_options):
 
 
 def numbered_path(path, index, count):
-    """`path` for a single output, else "STEM-<index + 1>.EXT": one file per input."""
+    """`path` for a single output (`count` 1), else "STEM-<index + 1>.EXT": one file per input.
+
+    `count` None numbers the file whatever the number of outputs (a sample whose size may be 1).
+    """
     if count == 1:
         return path
     stem, suffix = os.path.splitext(path)

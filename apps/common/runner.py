@@ -18,7 +18,6 @@ GPU machine without TensorFlow.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -367,7 +366,7 @@ class Runner:
                    **self.task.evaluate(self, directory, examples, args)}
         pictures = metrics.pop(WRITE_AFTER, ())  # drawn after the metrics are printed: a failed write loses none
         if args.json:
-            print(json.dumps(metrics, indent=2))
+            cli.print_json(metrics, ensure_ascii=True)
         else:
             print(f"{directory.path} on {len(examples)} {args.split} {noun} ({args.data})")
             for line in self.task.format_metrics(metrics):
@@ -415,6 +414,21 @@ def add_sampling_arguments(parser, max_length=MAX_LENGTH,
                         default=0, help="the same seed gives the same output (default 0)")
     parser.add_argument("--length", type=bounded(int, f"an integer in 1..{max_length}", lambda n: 1 <= n <= max_length),
                         help=length_help)
+
+
+def add_size_arguments(parser, layer="recurrent layer"):
+    """`train`'s --units and --num-layers, which override the --model/--size preset (`preset_overrides`).
+
+    `layer` is what the help calls one layer ("LSTM layer").
+    """
+    parser.add_argument("--units", type=positive_int, help=f"units per {layer} (default: the preset's)")
+    parser.add_argument("--num-layers", type=positive_int, help=f"{layer}s (default: the preset's)")
+
+
+def preset_overrides(args, names=("units", "num_layers")):
+    """{name: value} of the options in `names` the command line gave (not None): what an app's
+    `Task.model_arguments` puts over the preset's constructor arguments."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
 def bounded(kind, expected, is_valid):

@@ -10,9 +10,11 @@ Two `tf.Module`s, one per kind of output:
   ClassifierServer  class probabilities and the most probable label, with the model's
                     per-token outputs (attention pooling weights).
 
+Both subclass `Server`, which an app subclasses for signatures of its own (music's servers).
+
 The input kind is the app's `preprocess` with its `input_spec`: strings (`TEXT`), encoded
-image bytes (`IMAGE_BYTES`, decoded with `decode_images`), or a prompt string whose sampling
-settings are extra scalar inputs of the `sample` signature. Everything is plain TensorFlow and
+image bytes (`apps.caption.serving.IMAGE_BYTES`), or a prompt string whose sampling settings are
+extra scalar inputs of the `sample` signature. Everything is plain TensorFlow and
 `tf.lookup`, so a SavedModel written by `export_server` runs without our code:
 `tf.saved_model.load(path).signatures["serving_default"](text=...)`, `saved_model_cli run` and
 TF Serving.
@@ -33,10 +35,9 @@ Serving runs it only with XLA enabled (`--xla_cpu_compilation_enabled`); `sample
 import tensorflow as tf
 
 from apps.common.decoding import BeamSampler, DecodeResult, RandomSampler, decode, suppress_tokens
-from apps.common.task import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY
+from apps.common.decoding_defaults import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY
 
 TEXT = tf.TensorSpec([None], tf.string, name="text")
-IMAGE_BYTES = tf.TensorSpec([None], tf.string, name="image_bytes")
 WORDS, CHARACTERS = " ", ""  # separators of `join_tokens`
 
 
@@ -60,31 +61,19 @@ def join_tokens(tokens, lengths, separator=WORDS, cleanups=()):
 
 
 def capitalize_first(text):
-    """Upper-cases the first character (Unicode-aware) of each string."""
+    """Upper-cases the first character (Unicode-aware) of each string, in a tensor of any shape."""
     length = tf.strings.length(text, unit="UTF8_CHAR")
     first = tf.strings.substr(text, tf.zeros_like(length), tf.minimum(length, 1), unit="UTF8_CHAR")
     rest = tf.strings.substr(text, tf.minimum(length, 1), length, unit="UTF8_CHAR")
     return tf.strings.join([tf.strings.upper(first, encoding="utf-8"), rest])
 
 
-def decode_images(image_bytes, size, antialias=False):
-    """Encoded JPEG / PNG / GIF / BMP bytes (B,) -> (B, size, size, 3) float32 in [0, 255].
+class Server(tf.Module):
+    """The base of every server: the model's weights tracked once, the preprocessing layers.
 
-    Any size and channel count: grey and RGBA become RGB, the image is resized (bilinear,
-    aspect ratio not kept, as the CNN encoders were trained). `antialias=True` filters a large
-    image before shrinking it, as Pillow's resize does (a photo then gives the grid it gives
-    through Pillow); an image already `size` x `size` is unchanged either way.
+    `SequenceServer` and `ClassifierServer` below, and an app's own server with other signatures
+    (music's `EventServer`, `RollServer`), subclass it.
     """
-
-    def one(data):
-        image = tf.io.decode_image(data, channels=3, expand_animations=False)
-        return tf.image.resize(tf.cast(image, tf.float32), [size, size], antialias=antialias)
-
-    return tf.map_fn(one, image_bytes, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
-
-
-class _Server(tf.Module):
-    """What both servers share: the model's weights tracked once, the preprocessing layers."""
 
     def __init__(self, model, preprocess, input_spec, preprocess_layers):
         super().__init__()
@@ -97,7 +86,7 @@ class _Server(tf.Module):
         self.input_spec = input_spec
 
 
-class SequenceServer(_Server):
+class SequenceServer(Server):
     """Raw inputs -> generated strings, per-token outputs and scores, in one graph.
 
     Args:
@@ -110,7 +99,7 @@ class SequenceServer(_Server):
         vocabulary: list of output tokens; index = token id.
         end_id: int; -1 for a model without END (a character language model), which then
             generates exactly max_lengths (or max_new_tokens) tokens.
-        input_spec: tf.TensorSpec of the raw input batch (`TEXT`, `IMAGE_BYTES`).
+        input_spec: tf.TensorSpec of the raw input batch (`TEXT`, caption's `IMAGE_BYTES`).
         separator, cleanups: how tokens are joined (`join_tokens`).
         postprocess: tf-traceable function (B,) joined strings -> (B,) final strings.
         rewrite_tokens: tf-traceable function (ids (B, L) int32, tokens (B, L) strings, the
@@ -254,7 +243,7 @@ def _merge_outputs(*parts):
     return merged
 
 
-class ClassifierServer(_Server):
+class ClassifierServer(Server):
     """Raw inputs -> class probabilities and labels, in one graph.
 
     Args:

@@ -14,11 +14,11 @@ Methods that run on the portable trainer's machine, which may have JAX and no Te
 at import time.
 """
 
-DEFAULT_BEAM_SIZE = 4
+from apps.common.decoding_defaults import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY
+
 # A key `Task.evaluate` may add to its metrics: callables that write its pictures, which `eval`
 # calls after printing the metrics, so a picture that cannot be written loses no figure.
 WRITE_AFTER = "write_after"
-DEFAULT_LENGTH_PENALTY = 0.6  # GNMT's alpha
 
 
 class Task:

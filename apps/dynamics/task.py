@@ -28,7 +28,7 @@ import numpy as np
 
 from apps.common.cli import UserError, output_file, positive_int
 from apps.common.output_files import write_file
-from apps.common.runner import bounded
+from apps.common.runner import add_size_arguments, bounded, preset_overrides
 from apps.common.task import WRITE_AFTER, Task
 from apps.dynamics import metrics
 from apps.dynamics.baselines import Standardiser
@@ -173,8 +173,7 @@ class DynamicsTask(Task):
                             help=f"steps between two training windows (default {STRIDE})")
 
     def add_train_arguments(self, parser):
-        parser.add_argument("--units", type=positive_int, help="units per recurrent layer (default: the preset's)")
-        parser.add_argument("--num-layers", type=positive_int, help="recurrent layers (default: the preset's)")
+        add_size_arguments(parser)
 
     def add_predict_arguments(self, parser):
         parser.add_argument("--system", choices=sorted(SYSTEMS), help="the system (default: the model's)")
@@ -222,10 +221,7 @@ class DynamicsTask(Task):
     def model_arguments(self, args):
         """The preset, --units, --num-layers, and the normalisation of the training data (or of the
         --init-from model, so that fine-tuning keeps the model's units)."""
-        arguments = super().model_arguments(args)
-        for key in ("units", "num_layers"):
-            if getattr(args, key, None):
-                arguments[key] = getattr(args, key)
+        arguments = {**super().model_arguments(args), **preset_overrides(args)}
         if getattr(args, "init_from", None):
             from apps.common.model_directory import ModelDirectory
 
@@ -385,21 +381,10 @@ class DynamicsTask(Task):
             observed, truth, source = self._observed_series(args.observations, window, variables), None, None
         else:
             source = self._system_for(args.system, data, "forecast --system", "--observations")
-            trajectory = source.trajectory(source.initial_conditions(1, seed=FORECAST_SEED + args.seed),
-                                           window + args.steps)[0]
-            observed, truth = trajectory[:window], trajectory[window:]
-            observed = observation_noise([observed], args.noise, source.reference_states.std(axis=0),
-                                         FORECAST_SEED + args.seed)[0]
-
-        import tensorflow as tf
-
-        signature = directory.load_serving(optimize=False).signatures["serving_default"]
-        forecast = signature(window=tf.constant(observed[None], tf.float32),
-                             horizon=tf.constant(args.steps, tf.int32))["forecast"].numpy()[0].astype(np.float64)
-        result = {"source": args.observations or source.name, "variables": variables, "window": window,
-                  "steps": args.steps, "dt": data.get("dt")}
-        if truth is not None:
-            result.update(self._validity(forecast, truth, data, metrics.error_scale(source.reference_states)))
+            observed, truth = self.held_out_window(source, window, args.steps, args.seed, args.noise)
+        serving = directory.load_serving(optimize=False)
+        forecast, result = self.forecast_of(serving, data, observed, truth, args.steps,
+                                            args.observations or source.name)
         if args.json:
             print(json.dumps({**result, "forecast": forecast.tolist(),
                               **({"truth": truth.tolist()} if truth is not None else {})}))
@@ -417,7 +402,35 @@ class DynamicsTask(Task):
             write_file(args.csv, lambda temporary: _write_csv(temporary, variables, forecast))
             print(f"forecast written to {args.csv}", file=sys.stderr)
         if args.plot:
-            self._plot_forecast(forecast, truth, observed, data, result, args.plot)
+            self.plot_forecast(forecast, truth, observed, data, result, args.plot)
+
+    def held_out_window(self, source, window, steps, seed=0, noise=0.0):
+        """`forecast --seed`'s window of a simulated system and the truth after it: (W, D) and
+        (steps, D) float64, from initial condition FORECAST_SEED + seed, with --noise on the window."""
+        trajectory = source.trajectory(source.initial_conditions(1, seed=FORECAST_SEED + seed), window + steps)[0]
+        observed, truth = trajectory[:window], trajectory[window:]
+        observed = observation_noise([observed], noise, source.reference_states.std(axis=0), FORECAST_SEED + seed)[0]
+        return observed, truth
+
+    def forecast_of(self, serving, data, observed, truth, steps, source_name):
+        """The exported model's forecast (steps, D) of an observed window (W, D), and what `forecast`
+        reports of it (with the valid prediction time when the truth (steps, D) is known, else None).
+
+        Args:
+            serving: the model directory's loaded SavedModel. data: its config's "training".
+            source_name: the system's name or the observations' file, for the report.
+        """
+        import tensorflow as tf
+
+        signature = serving.signatures["serving_default"]
+        forecast = signature(window=tf.constant(observed[None], tf.float32),
+                             horizon=tf.constant(steps, tf.int32))["forecast"].numpy()[0].astype(np.float64)
+        result = {"source": source_name, "variables": data.get("variables"), "window": data.get("window", WINDOW),
+                  "steps": steps, "dt": data.get("dt")}
+        if truth is not None:
+            source = self._system_for(None, data, "forecast --system", "--observations")
+            result.update(self._validity(forecast, truth, data, metrics.error_scale(source.reference_states)))
+        return forecast, result
 
     def _observed_series(self, path, window, variables):
         from datasets.series_csv import load_series_csv
@@ -463,8 +476,9 @@ class DynamicsTask(Task):
             line += f" = {result['valid_prediction_lyapunov_times']:.2f} Lyapunov times"
         return line + f" (normalised error threshold {result['threshold']})"
 
-    def _plot_forecast(self, forecast, truth, observed, data, result, path):
-        from apps.common.plots import plot_forecast
+    def plot_forecast(self, forecast, truth, observed, data, result, path):
+        """`forecast --plot`: the window, the forecast and the truth over time (`forecast_of`'s report)."""
+        from apps.dynamics.plots import plot_forecast
 
         times, label = time_axis(np.arange(1, len(forecast) + 1), data)
         observed_times, _ = time_axis(np.arange(1 - len(observed), 1), data)
@@ -516,7 +530,7 @@ class DynamicsTask(Task):
         held_out = np.concatenate(trajectories)
         distances = {name: metrics.long_run_distances(run, held_out, variables) for name, run in long_runs.items()}
         def plot():
-            from apps.common.plots import plot_distributions
+            from apps.dynamics.plots import plot_distributions
 
             plot_distributions({"truth": held_out, **long_runs}, variables, args.plot,
                                title=f"{args.long_run}-step free runs against {len(held_out)} held-out true states")

@@ -4,13 +4,12 @@ Everything else (commands, model directories, training set-up, serving) is the s
 Module level imports no TensorFlow: `fit` may run on JAX.
 """
 
-import json
 import math
 import sys
 from pathlib import Path
 
-from apps.common.cli import EXIT_PARTIAL, UserError, output_file, positive_int
-from apps.common.runner import MAX_LENGTH
+from apps.common.cli import EXIT_PARTIAL, UserError, output_file, positive_int, print_json
+from apps.common.runner import MAX_LENGTH, preset_overrides
 from apps.common.task import Task
 
 SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "generate"
@@ -72,11 +71,7 @@ class GenerationTask(Task):
         parser.add_argument("--units", type=positive_int, help="units per recurrent layer (default: the preset's)")
 
     def model_arguments(self, args):
-        arguments = super().model_arguments(args)
-        for key in ("num_layers", "units"):
-            if getattr(args, key, None):
-                arguments[key] = getattr(args, key)
-        return arguments
+        return {**super().model_arguments(args), **preset_overrides(args)}
 
     def add_predict_arguments(self, parser):
         parser.add_argument("--prompt", help="the text to continue (also: prompts as arguments)")
@@ -195,7 +190,7 @@ class GenerationTask(Task):
         results = [{"prompt": prompt, "text": row["text"].decode("utf-8"), "score": float(row["score"])}
                    for prompt, row in zip(batch, rows, strict=True)]
         if args.json:
-            print(json.dumps(results, ensure_ascii=False, indent=2))
+            print_json(results)
         else:
             print("\n\n".join(r["prompt"] + r["text"] for r in results))
 
@@ -247,7 +242,7 @@ def score(runner, args):
                         "perplexity": round(math.exp(nats), 3)})
         surprisals.append((index, text, [-p for p in values]))
     if args.json:
-        print(json.dumps(records, ensure_ascii=False, indent=2))
+        print_json(records)
     else:
         for r in records:
             print("" if "error" in r else f"{r['log_probability']:10.2f} nats  {r['nats_per_character']:.3f} "
@@ -259,36 +254,67 @@ def score(runner, args):
 
 
 def stream(model, characters, prompt, args):
-    """Writes `prompt`, then each sampled character as soon as it is drawn.
+    """Writes `prompt`, then each sampled character as soon as it is drawn (`CharacterStream`)."""
+    sys.stdout.write(prompt)
+    sampled = CharacterStream(model, characters).sample(prompt, float(args.temperature), args.top_k,
+                                                        float(args.top_p), args.seed, args.length or DEFAULT_LENGTH)
+    for character, _ in sampled:
+        sys.stdout.write(character)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+
+
+class CharacterStream:
+    """Characters drawn one at a time, each as soon as it is made: `generate --stream` and the
+    explorer's page (`apps.explore`).
 
     One compiled step per character (the model's `step`, then the sampler's draw, seeded by the
     position as in the in-graph loop), with the recurrent state carried from call to call, so a
-    seed gives the same text as the exported sampler.
+    seed gives the same text as the exported sampler. The sampling settings are tensors, so the
+    step is traced once per `CharacterStream`, whatever the settings; a server keeps one per model.
+
+    Args:
+        model: a `CharLanguageModel` (`Runner.load_model`).
+        characters: list of str, its vocabulary (index = id).
     """
-    import tensorflow as tf
 
-    from apps.common.decoding import RandomSampler, suppress_tokens
+    def __init__(self, model, characters):
+        import tensorflow as tf
 
-    ids = {character: index for index, character in enumerate(characters)}
-    prompt_ids = [ids.get(character, 1) for character in prompt or "\n"]
-    step = suppress_tokens(model.step, (0, 1))
-    sampler = RandomSampler(float(args.temperature), args.top_k, float(args.top_p), args.seed)
+        from apps.common.decoding import RandomSampler, suppress_tokens
 
-    @tf.function
-    def next_character(token, state, index):
-        logits, state, _ = step(token, state, {}, index)
-        return sampler.next_token(tf.nn.log_softmax(logits), index), state
+        self.model, self.characters = model, characters
+        self._ids = {character: index for index, character in enumerate(characters)}
+        step = suppress_tokens(model.step, (0, 1))
 
-    state, _ = model.encode(tf.constant([prompt_ids]))
-    for index, token in enumerate(prompt_ids[:-1]):  # read the prompt
-        _, state = next_character(tf.constant([token]), state, tf.constant(index))
-    sys.stdout.write(prompt)
-    token = tf.constant([prompt_ids[-1]])
-    for index in range(len(prompt_ids) - 1, len(prompt_ids) - 1 + (args.length or DEFAULT_LENGTH)):
-        token, state = next_character(token, state, tf.constant(index))
-        sys.stdout.write(characters[int(token[0])])
-        sys.stdout.flush()
-    sys.stdout.write("\n")
+        @tf.function
+        def next_character(token, state, index, temperature, top_k, top_p, seed):
+            logits, state, _ = step(token, state, {}, index)
+            log_probs = tf.nn.log_softmax(logits)
+            drawn = RandomSampler(temperature, top_k, top_p, seed).next_token(log_probs, index)
+            return drawn, tf.gather(log_probs, drawn, batch_dims=1), state
+
+        self._next_character = next_character
+
+    def sample(self, prompt, temperature=1.0, top_k=0, top_p=1.0, seed=0, length=DEFAULT_LENGTH):
+        """Yields (character, surprisal) for `length` characters after `prompt` ("" starts a line).
+
+        The surprisal, -log p(character | what came before) in nats, is read from the
+        distribution drawn from before tempering and cutting: the model's, without padding and
+        [UNK], which are never drawn (`score` counts [UNK] in; the two differ by its probability).
+        """
+        import tensorflow as tf
+
+        settings = (tf.constant(temperature, tf.float32), tf.constant(top_k, tf.int32),
+                    tf.constant(top_p, tf.float32), tf.constant(seed, tf.int32))
+        prompt_ids = [self._ids.get(character, 1) for character in prompt or "\n"]
+        state, _ = self.model.encode(tf.constant([prompt_ids]))
+        for index, token in enumerate(prompt_ids[:-1]):  # read the prompt
+            _, _, state = self._next_character(tf.constant([token]), state, tf.constant(index), *settings)
+        token = tf.constant([prompt_ids[-1]])
+        for index in range(len(prompt_ids) - 1, len(prompt_ids) - 1 + length):
+            token, log_prob, state = self._next_character(token, state, tf.constant(index), *settings)
+            yield self.characters[int(token[0])], -float(log_prob[0])
 
 
 def _summed_nats(model, data):
@@ -327,7 +353,7 @@ def _warn_unknown(texts, characters):
 
 def _plot_surprisal(text, surprisal, path, index, count):
     from apps.common.output_files import numbered_path
-    from apps.common.plots import plot_surprisal
+    from apps.generate.plots import plot_surprisal
 
     target = numbered_path(path, index, count)
     title = f"{sum(surprisal) / len(text):.3f} nats per character"

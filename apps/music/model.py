@@ -14,87 +14,20 @@ Bernoullis given the frames before, the model of the JSB Chorales benchmark's LS
     h^l_t   as above
     p(v_{t+1, k} = 1 | v_1..v_t) = sigmoid(W_o dropout(h^N_t) + b_o)_k  (B, T, K)
 
-Both decode one step at a time (`step`), carrying every layer's state, so sampling never re-reads
-the past; `call` is the teacher-forced pass for training and scoring. Shapes: B batch, T steps,
-E embedding, H units, V event vocabulary, K keys (88).
+Both are `apps.common.recurrent_stack.RecurrentStack` (shared with the character language model)
+with their own input map: they decode one step at a time (`step`), carrying every layer's state,
+so sampling never re-reads the past; `call` is the teacher-forced pass for training and scoring.
+Shapes: B batch, T steps, E embedding, H units, V event vocabulary, K keys (88).
 """
 
 import keras
 from keras import ops
 
-from layers import LSTMCell
-
-
-class _RecurrentStack(keras.Model):
-    """What both models share: an input map, N LSTM layers with dropout between, an output map."""
-
-    def __init__(self, output_size, embedding_dim, units, num_layers, dropout, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        self.embedding_dim, self.units, self.num_layers, self.dropout_rate = embedding_dim, units, num_layers, dropout
-        self.rnns = [keras.layers.RNN(LSTMCell(units), return_sequences=True, name=f"lstm_{index}")
-                     for index in range(num_layers)]
-        self.dropout = keras.layers.Dropout(dropout)
-        self.logits = keras.layers.Dense(output_size, name="logits")
-
-    def call(self, inputs, training=None):
-        """The teacher-forced pass over whole sequences.
-
-        Args:
-            inputs: (B, T) int event ids, or (B, T, K) float frames.
-            training: bool, dropout on.
-
-        Returns:
-            (B, T, V) or (B, T, K) logits of what comes after each step.
-        """
-        x = self.embed(inputs)
-        for index, rnn in enumerate(self.rnns):
-            x = rnn(self.dropout(x, training=training) if index else x, training=training)
-        return self.logits(self.dropout(x, training=training))
-
-    def encode(self, inputs, max_output_length=None):
-        """Zero states for a batch of B rows (`inputs`' first dimension): nothing to encode.
-
-        Returns:
-            (state, constants): {"layers": one [h (B, H), c (B, H)] per layer}, and {}.
-        """
-        batch_size = ops.shape(inputs)[0]
-        return {"layers": [rnn.cell.get_initial_state(batch_size) for rnn in self.rnns]}, {}
-
-    def step(self, inputs, state, constants, index):
-        """One decoding step, every layer's state carried (`apps.common.decoding`'s `step`).
-
-        Args:
-            inputs: (N,) int event ids, or (N, K) float frames: what step `index` reads.
-            state: {"layers": one [h (N, H), c (N, H)] per layer}, from `encode` or the last step.
-            constants: unused ({}).
-            index: int scalar, the step's position (unused: an LSTM needs none).
-
-        Returns:
-            (logits, state, outputs): (N, V) or (N, K) logits of the next event or frame, the new
-            state (as `state`), and {} (no per-step outputs).
-        """
-        x, states = self.embed(inputs), []
-        for rnn, layer_state in zip(self.rnns, state["layers"], strict=True):
-            x, new_state = rnn.cell(x, layer_state, training=False)
-            states.append(new_state)
-        return self.logits(x), {"layers": states}, {}
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "embedding_dim": self.embedding_dim,
-            "units": self.units,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout_rate,
-        }
+from apps.common.recurrent_stack import RecurrentStack
 
 
 @keras.saving.register_keras_serializable(package="seqmodels.music")
-class EventLSTM(_RecurrentStack):
+class EventLSTM(RecurrentStack):
     """p(next event | the events so far) over melody event tokens (module docstring).
 
     Args:
@@ -119,17 +52,13 @@ class EventLSTM(_RecurrentStack):
     def __init__(self, vocabulary_size, embedding_dim=64, units=256, num_layers=2, dropout=0.2, **kwargs):
         super().__init__(vocabulary_size, embedding_dim, units, num_layers, dropout, **kwargs)
         self.vocabulary_size = vocabulary_size
-        self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
-
-    def embed(self, ids):
-        return self.embedding(ids)
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size}
 
 
 @keras.saving.register_keras_serializable(package="seqmodels.music")
-class RollLSTM(_RecurrentStack):
+class RollLSTM(RecurrentStack):
     """p(next frame | the frames so far) over an 88-key piano roll, key by key (module docstring).
 
     Args:
@@ -154,6 +83,8 @@ class RollLSTM(_RecurrentStack):
     def __init__(self, num_keys, embedding_dim=64, units=256, num_layers=2, dropout=0.2, **kwargs):
         super().__init__(num_keys, embedding_dim, units, num_layers, dropout, **kwargs)
         self.num_keys = num_keys
+
+    def make_input_map(self, output_size, embedding_dim):
         self.projection = keras.layers.Dense(embedding_dim, name="projection")
 
     def embed(self, frames):

@@ -40,7 +40,7 @@ import math
 import tensorflow as tf
 
 from apps.common.decoding import RandomSampler, decode
-from apps.common.serving import _Server, join_tokens
+from apps.common.serving import Server, join_tokens
 from apps.music.model import nll_per_frame
 
 _NEG_INF = -1e9
@@ -64,7 +64,7 @@ def events_per_bar(vocabulary):
     return math.ceil(longest / float(min(DURATIONS)) - 1e-6) + 1
 
 
-class EventServer(_Server):
+class EventServer(Server):
     """Serves an `EventLSTM` (module docstring).
 
     Args:
@@ -150,7 +150,7 @@ class EventServer(_Server):
         return logits, {"model": model_state, "bars": bars}, outputs
 
 
-class RollServer(_Server):
+class RollServer(Server):
     """Serves a `RollLSTM` (module docstring).
 
     Args:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from apps.common.cli import UserError, output_file, positive_int
-from apps.common.runner import Runner, add_sampling_arguments, bounded
+from apps.common.runner import Runner, add_sampling_arguments, add_size_arguments, bounded, preset_overrides
 from apps.common.task import Task
 from apps.music import data, events
 from apps.music.composing import DEFAULT_BARS, MAX_BARS, MAX_FRAMES
@@ -95,17 +95,12 @@ class MusicTask(Task):
                             help=f"events (folk) or frames (chorale) per training example (default {WINDOW})")
 
     def add_train_arguments(self, parser):
-        parser.add_argument("--units", type=positive_int, help="units per LSTM layer (default: the preset's)")
-        parser.add_argument("--num-layers", type=positive_int, help="LSTM layers (default: the preset's)")
+        add_size_arguments(parser, "LSTM layer")
         parser.add_argument("--dropout", type=bounded(float, "a number in [0, 1)", lambda x: 0 <= x < 1),
                             help="dropout between layers and before the output (default: the preset's)")
 
     def model_arguments(self, args):
-        arguments = super().model_arguments(args)
-        for key in ("units", "num_layers", "dropout"):
-            if getattr(args, key, None) is not None:
-                arguments[key] = getattr(args, key)
-        return arguments
+        return {**super().model_arguments(args), **preset_overrides(args, ("units", "num_layers", "dropout"))}
 
     def add_predict_arguments(self, parser):
         parser.add_argument("--style", choices=sorted(STYLES),

@@ -4,11 +4,10 @@ Everything else (commands, model directories, training set-up, serving) is the s
 Module level imports no TensorFlow: `fit` may run on JAX.
 """
 
-import json
 import sys
 from pathlib import Path
 
-from apps.common.cli import EXIT_PARTIAL, UserError, checked_output_file
+from apps.common.cli import EXIT_PARTIAL, UserError, checked_output_file, print_json
 from apps.common.task import Task
 
 SHIPPED = Path(__file__).resolve().parents[2] / "saved_models" / "sentiment"
@@ -234,12 +233,12 @@ class SentimentTask(Task):
         progress = "texts" if len(texts) > 1000 else None
         rows = run_in_batches(signature, texts, self.batch_size, self.input_name, progress=progress)
         classes = directory.vocabulary("classes")
-        results = [_result(text, row, classes) for text, row in zip(texts, rows, strict=True)]
+        results = [classification_record(text, row, classes) for text, row in zip(texts, rows, strict=True)]
         for index, result in enumerate(results):
             if "error" in result:
                 print(f"line {index + 1}: {result['error']}", file=sys.stderr)
         if args.json:
-            print(json.dumps(results, ensure_ascii=False, indent=2))
+            print_json(results)
         else:  # an empty line for a failed text, so rows stay aligned with the inputs
             for result in results:
                 print("" if "error" in result else _format(result, colour=args.explain == "-" and sys.stdout.isatty(),
@@ -296,7 +295,10 @@ class SentimentTask(Task):
         return lines
 
 
-def _result(text, row, classes):
+def classification_record(text, row, classes):
+    """One text's record from its row of the serving signature: label, probabilities, and the
+    words read with their attention weights; {"text", "error"} when it had no word to read.
+    `classify --json` prints it and the explorer's page (`apps.explore`) shades the words with it."""
     words = [w.decode("utf-8") for w in row["words"] if w]
     if not words:
         return {"text": text, "error": "no words to classify (empty or whitespace)"}

@@ -214,6 +214,8 @@ def capitalize_sentence_starts(openers=INNER_SENTENCE_OPENERS, source_tokens="so
     said, ...") gives an output that does too ("et il dit, ...")."""
     import tensorflow as tf
 
+    from apps.common.serving import capitalize_first
+
     def rewrite(ids, tokens, outputs, passthrough):
         previous = tf.pad(tokens[:, :-1], [[0, 0], [1, 0]])
         after_opener = tf.reduce_any(tf.equal(previous[..., None], list(openers)), axis=-1)
@@ -221,18 +223,9 @@ def capitalize_sentence_starts(openers=INNER_SENTENCE_OPENERS, source_tokens="so
         source_capitalized = tf.logical_not(tf.strings.regex_full_match(source_first, r"\p{Ll}.*"))
         first_position = tf.equal(tf.range(tf.shape(tokens)[1]), 0)[None]
         starts = after_opener | (first_position & source_capitalized)
-        return tf.where(starts, _capitalized(tokens), tokens)
+        return tf.where(starts, capitalize_first(tokens), tokens)
 
     return rewrite
-
-
-def _capitalized(tokens):
-    import tensorflow as tf
-
-    length = tf.strings.length(tokens, unit="UTF8_CHAR")
-    first = tf.strings.substr(tokens, tf.zeros_like(length), tf.minimum(length, 1), unit="UTF8_CHAR")
-    rest = tf.strings.substr(tokens, tf.minimum(length, 1), length, unit="UTF8_CHAR")
-    return tf.strings.join([tf.strings.upper(first, encoding="utf-8"), rest])
 
 
 def copyable_source_words(ids, tokens, source_unknown_id=1):

@@ -219,6 +219,31 @@ class TransformerTranslator(keras.Model):
         attention = ops.mean(weights[:, :, 0, :], axis=1)  # last layer, averaged over heads: (N, S)
         return self._logits(y[:, 0]), {"self_attention": caches}, {"attention": attention}
 
+    def attention_maps(self, source, target_in):
+        """Every layer's and every head's attention in a teacher-forced pass: what `step` averages
+        (the last layer's cross-attention, over heads) and what it leaves out. The explorer's page
+        (`apps.explore`) draws them.
+
+        Args:
+            source: (B, S) int source ids.
+            target_in: (B, T) int target ids, START then the translation.
+
+        Returns:
+            {"encoder": N self-attention weights (B, h, S, S), "cross": N (B, h, T, S)}, first layer first.
+        """
+        source_mask = ops.not_equal(source, PAD_ID)
+        x = self._embed(self.source_embedding, source, 0, False)
+        encoder, cross = [], []
+        for block in self.encoder_blocks:
+            x, weights = block(x, mask=source_mask, return_attention_scores=True)
+            encoder.append(weights)
+        y = self._embed(self.target_embedding, target_in, 0, False)
+        for block in self.decoder_blocks:
+            y, weights = block(y, x, decoder_sequence_mask=ops.not_equal(target_in, PAD_ID),
+                               encoder_sequence_mask=source_mask)
+            cross.append(weights)
+        return {"encoder": encoder, "cross": cross}
+
     def _logits(self, y):
         if self.tie_embeddings:
             return self.target_embedding(y, reverse=True)

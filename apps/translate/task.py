@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from apps.common import cli
-from apps.common.cli import positive_int
+from apps.common.cli import positive_int, print_json
 from apps.common.task import DEFAULT_BEAM_SIZE, DEFAULT_LENGTH_PENALTY, Task
 from apps.translate.casing import CASED_BIGRAMS, CASED_VOCABULARY, GLOSSARY
 from apps.translate.presets import PRESETS
@@ -243,8 +243,6 @@ class TranslationTask(Task):
     # --- commands --------------------------------------------------------------------------------
 
     def predict(self, runner, sentences, args):
-        import json
-
         from apps.common.serving import run_in_batches
 
         chunks = [split_into_chunks(s) for s in sentences]
@@ -268,7 +266,7 @@ class TranslationTask(Task):
             })
         if args.json:
             records = [{k: r[k] for k in ("source", "translation", "score")} for r in results]
-            print(json.dumps(records, ensure_ascii=False, indent=2))
+            print_json(records)
         else:
             for r in results:
                 print(r["translation"])

@@ -531,3 +531,38 @@ def test_a_caption_that_says_little_is_flagged():
     assert "nothing to say" in caption_doubt(noise, "A")
     flat[::8] = (245, 10, 0)  # faint stripes are still one colour to the eye
     assert "one colour" in caption_doubt(flat, "A cat.")
+
+
+def test_the_decoder_never_emits_the_unknown_word_even_when_it_is_the_likeliest(trained, odd_images):
+    """Rare words are [UNK] in training; a caption must never say "[UNK]", greedy or beam."""
+    import numpy as np
+    import tensorflow as tf
+
+    from apps.caption.task import UNKNOWN, UNKNOWN_ID, CaptionTask
+    from apps.common.runner import Runner
+
+    task = CaptionTask()
+    runner = Runner(task)
+    directory = task.directory(trained)
+    model = runner.load_model(directory)
+    kernel, bias = model.logits.get_weights()
+    bias[UNKNOWN_ID] = 1e4  # [UNK] now wins every step's argmax by far
+    model.logits.set_weights([kernel, bias])
+    assert directory.vocabulary("words")[UNKNOWN_ID] == UNKNOWN
+    server = task.build_server(model, directory.vocabularies(), directory.config())
+    image = tf.constant([(odd_images / "small-0.png").read_bytes()])
+    for beam in (1, 3):
+        out = server.generate_with_beam(image, tf.constant(beam))
+        words = [t.decode() for t in np.asarray(out["tokens"]).ravel() if t]
+        assert words and UNKNOWN not in words, (beam, words)
+
+
+def test_eval_reads_the_data_the_model_was_trained_on_unless_told(tmp_path):
+    from apps.caption.data import trained_on
+    from apps.common.cli import UserError
+
+    assert trained_on({}) == "stamp-scenes"
+    assert trained_on({"training": {"data": "flickr8k"}}) == "flickr8k"
+    assert trained_on({"training": {"data": str(tmp_path)}}) == str(tmp_path)
+    with pytest.raises(UserError, match="trained on /gone/folder, which is not there: give --data"):
+        trained_on({"training": {"data": "/gone/folder"}})

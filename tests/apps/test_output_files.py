@@ -40,3 +40,4 @@ def test_a_path_the_system_refuses_at_write_time_is_one_error_line():
 def test_numbered_paths_are_one_per_input():
     assert numbered_path("map.png", 0, 1) == "map.png"
     assert [numbered_path("out/map.png", i, 3) for i in range(3)] == ["out/map-1.png", "out/map-2.png", "out/map-3.png"]
+    assert numbered_path("scenes.png", 0, None) == "scenes-1.png"  # numbered whatever the count

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from apps.caption import plots as caption_plots
+from apps.caption.plots import plot_image_attention
 from apps.common import plots
-from apps.common.plots import plot_attention, plot_image_attention, plot_training_curves
+from apps.common.plots import plot_attention
 
 
 def png_size(path):
@@ -17,13 +19,13 @@ def png_size(path):
 
 def test_plot_attention_keeps_its_default_labels_and_takes_new_ones(tmp_path, monkeypatch):
     drawn = []  # (figure, axes) pairs
-    make_figure = plots._figure
+    make_figure = plots.new_figure
 
     def recording_figure(*args):
         drawn.append(make_figure(*args))
         return drawn[-1]
 
-    monkeypatch.setattr(plots, "_figure", recording_figure)
+    monkeypatch.setattr(plots, "new_figure", recording_figure)
     weights = np.random.default_rng(0).dirichlet(np.ones(12), size=4)  # (T, S) = (4, 12)
     source = [f"w{i}" for i in range(12)]
     plot_attention(weights, source, ["a", "b", "c", "d"], tmp_path / "default.png", title="a b c d")
@@ -55,7 +57,7 @@ def test_plot_image_attention_draws_the_image_and_one_panel_per_word(tmp_path):
 def test_upsampled_attention_is_smooth_and_peaks_where_the_model_looked():
     grid = np.zeros((3, 4), np.float32)
     grid[1, 0] = 1.0
-    upsampled = plots._upsample(grid, 96, 128)  # (H, W)
+    upsampled = caption_plots._upsample(grid, 96, 128)  # (H, W)
     assert upsampled.shape == (96, 128) and upsampled.min() >= 0.0
     row, column = np.unravel_index(upsampled.argmax(), upsampled.shape)
     assert 32 <= row < 64 and column < 32  # inside cell (1, 0)
@@ -83,27 +85,3 @@ def test_plot_image_attention_rejects_mismatched_inputs(tmp_path, image, weights
     with pytest.raises(ValueError, match=message):
         plot_image_attention(image, weights, words, tmp_path / "x.png", grid_shape=grid_shape)
     assert not (tmp_path / "x.png").exists()
-
-
-def test_plot_training_curves_from_a_csv_logger_file(tmp_path):
-    history = tmp_path / "history.csv"
-    history.write_text(
-        "epoch,accuracy,learning_rate,loss,val_accuracy,val_loss\n"
-        "0,0.5,0.001,2.0,0.55,1.9\n"
-        "1,0.7,0.001,1.2,0.68,1.3\n"
-        "2,0.8,0.0005,0.9,NA,1.1\n"
-    )
-    plot_training_curves(history, tmp_path / "curves.png")
-    width, height = png_size(tmp_path / "curves.png")
-    assert width > 3 * height  # three panels in a row: loss, accuracy, learning_rate
-
-
-def test_plot_training_curves_rejects_other_files(tmp_path):
-    not_history = tmp_path / "pairs.csv"
-    not_history.write_text("english,french\nhi,salut\n")
-    with pytest.raises(ValueError, match="no 'loss' column"):
-        plot_training_curves(not_history, tmp_path / "x.png")
-    header_only = tmp_path / "empty.csv"
-    header_only.write_text("epoch,loss,val_loss\n")
-    with pytest.raises(ValueError, match="no epochs"):
-        plot_training_curves(header_only, tmp_path / "x.png")

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from apps.caption.serving import IMAGE_BYTES, decode_images
 from apps.common import serving
 from tests.helpers import run_saved_model_without_project_code
 
@@ -121,9 +122,9 @@ def encoded(colour, image_format, size):
 
 def test_image_bytes_in_class_probabilities_out(tmp_path):
     def preprocess(image_bytes):
-        return {"inputs": serving.decode_images(image_bytes, 16) / 255.0}
+        return {"inputs": decode_images(image_bytes, 16) / 255.0}
 
-    server = serving.ClassifierServer(MeanColour(), preprocess, ["red", "blue"], serving.IMAGE_BYTES)
+    server = serving.ClassifierServer(MeanColour(), preprocess, ["red", "blue"], IMAGE_BYTES)
     images = [encoded((250, 10, 10), "PNG", (40, 30)), encoded((10, 10, 250), "JPEG", (17, 64))]
     out = server.serving_default(tf.constant(images))
     assert [label.decode() for label in out["label"].numpy()] == ["red", "blue"]

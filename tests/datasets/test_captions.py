@@ -1,10 +1,12 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from datasets.captions import (
+    FLICKR_SPLIT_FILES,
     STAMPS_HELD_OUT,
     caption_report,
     coco_captions_dataset,
@@ -154,3 +156,51 @@ def test_coco_json(tmp_path):
 def test_unprepared_tfds_coco_is_one_clear_error(tmp_path):
     with pytest.raises(DataError, match="coco_captions is not prepared"):
         coco_captions_dataset("train", data_dir=str(tmp_path))
+
+
+def _flickr8k_download(root, names, splits):
+    """A Flickr8k download in miniature: token file, the three split files, photos in Flicker8k_Dataset/."""
+    photos = root / "Flicker8k_Dataset"
+    photos.mkdir(parents=True)
+    for name in names:
+        _image(photos / name)
+    lines = [f"{name}#{i}\tA dog runs number {i} ." for name in names for i in range(5)]
+    lines.append("2258277193_586949ec62.jpg.1#0\tA caption whose photo the download lacks .")
+    (root / "Flickr8k.token.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for split, file_name in FLICKR_SPLIT_FILES.items():
+        (root / file_name).write_text("".join(f"{n}\n" for n in splits[split]), encoding="utf-8")
+
+
+def test_flickr8k_keeps_its_standard_splits_and_skips_captions_of_unlisted_images(tmp_path):
+    names = [f"{i}.jpg" for i in range(12)]
+    splits = {"train": names[:6], "validation": names[6:9], "test": names[9:11]}  # 11.jpg: in no split
+    _flickr8k_download(tmp_path, names, splits)
+    for split, listed in splits.items():
+        pairs = load_captions(tmp_path, split)
+        assert sorted({Path(image).name for image, _ in pairs}) == sorted(listed)
+        assert len(pairs) == 5 * len(listed)
+    assert caption_report(tmp_path)["test"] == {"images": 2, "captions": 10}
+
+
+def test_flickr8k_by_name_from_the_downloads_folder_and_a_separate_photo_folder(tmp_path, monkeypatch):
+    names = [f"{i}.jpg" for i in range(3)]
+    _flickr8k_download(tmp_path / "downloads" / "flickr8k", names,
+                       {"train": names[:1], "validation": names[1:2], "test": names[2:]})
+    monkeypatch.setenv("SEQMODELS_DOWNLOADS", str(tmp_path / "downloads"))
+    monkeypatch.chdir(tmp_path)
+    assert [Path(i).name for i, _ in load_captions("flickr8k", "test")] == ["2.jpg"] * 5
+    photos = tmp_path / "downloads" / "flickr8k" / "Flicker8k_Dataset"
+    moved = photos.rename(tmp_path / "elsewhere")
+    with pytest.raises(DataError, match="Flickr8k photos are not there.*--image-dir"):
+        load_captions("flickr8k", "test")
+    assert len(load_captions("flickr8k", "test", image_dir=moved)) == 5
+
+
+def test_flickr8k_split_files_must_all_be_there_and_disjoint(tmp_path):
+    names = ["a.jpg", "b.jpg", "c.jpg"]
+    _flickr8k_download(tmp_path, names, {"train": ["a.jpg", "b.jpg"], "validation": ["b.jpg"], "test": ["c.jpg"]})
+    with pytest.raises(FormatError, match=r"devImages\.txt:1: expected an image of one split only; 'b\.jpg'"):
+        load_captions(tmp_path, "train")
+    (tmp_path / FLICKR_SPLIT_FILES["test"]).unlink()
+    with pytest.raises(DataError, match="not Flickr_8k.testImages.txt"):
+        load_captions(tmp_path, "train")
