@@ -190,6 +190,9 @@ def _place(target, file_name, write, download):
     if problem:
         partial.unlink()
         raise DataError(f"{file_name} of corpus {download.name!r} {problem}: download it again")
+    mask = os.umask(0)
+    os.umask(mask)
+    partial.chmod(0o666 & ~mask)  # NamedTemporaryFile makes 0600; give the file the mode `open` would
     partial.replace(target / file_name)
 
 

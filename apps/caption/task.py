@@ -4,7 +4,6 @@ Everything else (commands, model directories, training set-up, serving) is the s
 Module level imports no TensorFlow: `--help` and the argument errors stay fast.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -50,8 +49,8 @@ class CaptionTask(Task):
     export_help = "write a SavedModel: image bytes in, caption, score and attention out"
     example_noun = "images"
     shipped_dir = SHIPPED
-    shipped_models = ("stamp-scenes",)
-    default_model = "stamp-scenes"
+    shipped_models = ("flickr8k", "stamp-scenes")
+    default_model = "flickr8k"
     presets = PRESETS
     vocabulary_names = ("words",)
     input_name = "image_bytes"
@@ -137,7 +136,7 @@ class CaptionTask(Task):
             # The directory the runner evaluates (--model-dir, else the shipped --model): its encoder's image size.
             config = Runner(self).model_directory(args).config()
             encoder = config.get("arguments", {}).get("encoder", "mobilenet_v2")
-            args = argparse.Namespace(**{**vars(args), "data": args.data or data.trained_on(config)})
+            args.data = args.data or data.trained_on(config)  # metrics.json records what was read
             return data.evaluation_split(args, split, ENCODERS[encoder].image_size)
         if args.command == "pack":
             raise UserError("the portable trainer packs token ids; apps.caption trains on cached CNN features "

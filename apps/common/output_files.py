@@ -36,6 +36,7 @@ def write_file(path, write):
                                                  suffix=os.path.splitext(name)[1])
         os.close(descriptor)
         write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600: give the file the mode `open` would
         _rename(temporary, path)
         temporary = None
     except OSError as error:
@@ -43,6 +44,12 @@ def write_file(path, write):
     finally:  # whatever went wrong, no half file is left beside the target
         if temporary is not None and os.path.lexists(temporary):
             os.unlink(temporary)
+
+
+def _umask():
+    mask = os.umask(0)  # reading the umask means setting it: put it back at once
+    os.umask(mask)
+    return mask
 
 
 def save_figure(figure, path, **savefig_options):

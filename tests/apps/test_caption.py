@@ -470,39 +470,68 @@ def test_usage_errors_are_one_line_and_exit_2(args, message, capsys, tmp_path, m
     assert list(tmp_path.iterdir()) == []  # a failed train leaves no empty runs/<model> behind
 
 
-def test_a_missing_shipped_model_is_a_one_line_error(capsys, odd_images):
-    from apps.caption.task import SHIPPED, CaptionTask
+def test_a_missing_shipped_model_is_a_one_line_error(capsys, odd_images, tmp_path, monkeypatch):
+    from apps.caption.task import CaptionTask
     from apps.common.runner import Runner
 
-    if (SHIPPED / "stamp-scenes").exists():
-        pytest.skip("the model is shipped")
+    monkeypatch.setattr(CaptionTask, "shipped_dir", tmp_path)  # an installation that lost its models
     assert Runner(CaptionTask()).run([str(odd_images / "scene.png")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "stamp-scenes" in err and len(err.splitlines()) == 1
+    assert err.startswith("error: ") and CaptionTask.default_model in err and len(err.splitlines()) == 1
 
 
-def test_the_shipped_model_captions_a_fixture_image(odd_images):
-    from apps.caption.task import SHIPPED
+def _grace_hopper():
+    """A public-domain photograph that ships with matplotlib (US Navy, 1984): a real photo, no one's Flickr8k."""
+    import matplotlib
 
-    if not (SHIPPED / "stamp-scenes").exists():
-        pytest.skip("no shipped caption model yet")
-    result = cli("--json", str(odd_images / "scene.png"))
+    return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+
+
+# The exact captions of the shipped weights (beam 4): a change here is a change of model, made on purpose.
+SHIPPED_CAPTIONS = {
+    "flickr8k": ("grace_hopper.jpg", "A man in a black and white uniform is holding a cigarette."),
+    "stamp-scenes": ("scene.png", "A frog"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_CAPTIONS))
+def test_each_shipped_model_gives_its_pinned_caption(name, odd_images):
+    from apps.caption.task import CaptionTask
+    from apps.common.runner import Runner
+
+    assert set(SHIPPED_CAPTIONS) == set(CaptionTask.shipped_models)
+    image_name, expected = SHIPPED_CAPTIONS[name]
+    image = _grace_hopper() if image_name == "grace_hopper.jpg" else odd_images / image_name
+    runner = Runner(CaptionTask())
+    signature = runner.shipped_directory(name).load_serving().signatures["generate_with_beam"]
+    out = signature(image_bytes=tf.constant([image.read_bytes()]), beam_size=tf.constant(4))
+    assert out["text"].numpy()[0].decode() == expected
+
+
+def test_the_default_model_captions_from_the_command_line(odd_images):
+    result = cli("--json", str(_grace_hopper()))
     assert result.returncode == 0, result.stderr
     [record] = json.loads(result.stdout)
-    assert record["caption"].strip() and "[" not in record["caption"]
+    assert record["caption"] == SHIPPED_CAPTIONS["flickr8k"][1]
+    assert [w["word"] for w in record["words"]][:2] == record["caption"].lower().split()[:2]
 
 
-def test_the_shipped_model_has_a_card_with_measured_scores():
+@pytest.mark.parametrize("name", ["flickr8k", "stamp-scenes"])
+def test_each_shipped_model_has_a_card_with_its_measured_scores(name):
     from apps.caption.task import SHIPPED
 
-    directory = SHIPPED / "stamp-scenes"
-    if not (directory / "metrics.json").exists():
-        pytest.skip("no shipped caption model yet")
+    directory = SHIPPED / name
     metrics = json.loads((directory / "metrics.json").read_text())
     card = (directory / "README.md").read_text()
-    for label in ("greedy", "beam4"):
+    labels = [label for label in metrics if label == "greedy" or label.startswith("beam")]
+    assert len(labels) == 2, labels
+    for label in labels:
         assert f"{metrics[label]['bleu4']:.2f}" in card  # the card quotes the measured numbers
-        assert f"{100 * metrics[label]['attention_in_box']['peak_in_box']:.1f}%" in card
+        if "attention_in_box" in metrics[label]:
+            assert f"{100 * metrics[label]['attention_in_box']['peak_in_box']:.1f}%" in card
+        if "coco" in metrics[label]:
+            for key in ("bleu4", "meteor", "cider"):
+                assert f"{metrics[label]['coco'][key]:.2f}" in card, key
     assert "python -m apps.caption train" in card
 
 

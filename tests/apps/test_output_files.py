@@ -41,3 +41,15 @@ def test_numbered_paths_are_one_per_input():
     assert numbered_path("map.png", 0, 1) == "map.png"
     assert [numbered_path("out/map.png", i, 3) for i in range(3)] == ["out/map-1.png", "out/map-2.png", "out/map-3.png"]
     assert numbered_path("scenes.png", 0, None) == "scenes-1.png"  # numbered whatever the count
+
+
+def test_a_written_file_has_the_mode_open_would_give_it_not_the_temporary_files_0600(tmp_path):
+    import stat
+    from pathlib import Path
+
+    previous = os.umask(0o022)
+    try:
+        write_file(tmp_path / "a.png", lambda temporary: Path(temporary).write_bytes(b"png"))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "a.png").stat().st_mode) == 0o644
