@@ -5,11 +5,12 @@ $EXPLORE_SCREENSHOTS when it names a folder (the README's pictures)."""
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 from apps.explore.server import create_app
-from tests.apps.explore_server import running_server, scene_png, shared_models
+from tests.apps.explore_server import running_server, shared_models
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 WAIT_SECONDS = 180  # a model's first request loads it; the machine may be busy
@@ -126,10 +127,11 @@ def test_translate_shows_the_french_and_a_heat_map_with_a_cell_per_word_pair(bro
 
 
 def test_caption_shows_the_caption_and_each_words_attention_over_the_photo(browser, page, tmp_path):
+    import matplotlib
     from selenium.webdriver.common.by import By
 
-    photo = tmp_path / "scene.png"
-    photo.write_bytes(scene_png(seed=4)[0])
+    # A real photograph, public domain (US Navy, 1984), that ships with matplotlib: the default model learnt photos.
+    photo = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
     section = page("caption")
     browser.execute_script("arguments[0].classList.remove('done')", section)
     section.find_element(By.NAME, "image").send_keys(str(photo))  # choosing a file captions it
