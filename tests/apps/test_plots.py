@@ -85,3 +85,28 @@ def test_plot_image_attention_rejects_mismatched_inputs(tmp_path, image, weights
     with pytest.raises(ValueError, match=message):
         plot_image_attention(image, weights, words, tmp_path / "x.png", grid_shape=grid_shape)
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_heat_of_plot_attention_is_in_the_cell_of_its_output_and_source_token(tmp_path, monkeypatch):
+    """The pixel drawn at (output "y", source "c") is the colour map's top; every other cell its bottom."""
+    import matplotlib
+
+    drawn = []
+    make_figure = plots.new_figure
+    monkeypatch.setattr(plots, "new_figure", lambda *args: drawn.append(make_figure(*args)) or drawn[-1])
+    weights = np.zeros((3, 5), np.float32)  # one padding row and column beyond the tokens
+    weights[1, 2] = 1.0
+    plot_attention(weights, ["a", "b", "c", "d"], ["x", "y"], tmp_path / "heat.png")
+    (figure, axes), = drawn
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["a", "b", "c", "d"]
+    assert [t.get_text() for t in axes.get_yticklabels()] == ["x", "y"]
+    figure.canvas.draw()
+    pixels = np.asarray(figure.canvas.buffer_rgba())[..., :3].astype(int)
+    height = pixels.shape[0]
+    viridis = matplotlib.colormaps["viridis"]
+    top, bottom = (np.round(np.array(viridis(v)[:3]) * 255) for v in (1.0, 0.0))
+    for row, col in np.ndindex(2, 4):
+        x, y = axes.transData.transform((col, row))  # the centre of cell (row, col), in display pixels
+        colour = pixels[int(round(height - y)), int(round(x))]
+        expected = top if (row, col) == (1, 2) else bottom
+        assert np.abs(colour - expected).max() <= 2, ((row, col), colour)
