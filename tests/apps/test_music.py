@@ -2,8 +2,6 @@
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
@@ -471,20 +469,17 @@ def test_wav_rendering_or_a_clear_line_on_how_to_install(folk, capsys, tmp_path,
     assert not (tmp_path / "b.wav").exists()
 
 
-def test_a_missing_shipped_model_is_one_line_with_exit_status_2(tmp_path):
-    if (SHIPPED / "chorale-lstm" / "config.json").is_file():
-        pytest.skip("the chorale model is shipped")
-    result = subprocess.run([sys.executable, "-m", "apps.music", "--style", "chorale"], capture_output=True,
-                            text=True, cwd=Path(__file__).resolve().parents[2], timeout=120)
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("error: model directory")
+def test_a_missing_shipped_model_is_one_line_with_exit_status_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(MusicTask, "shipped_dir", tmp_path)  # an installation that lost its models
+    assert Runner(MusicTask()).run(["--style", "chorale"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and err.startswith("error: model directory")
 
 
 @pytest.mark.parametrize("style", ["folk", "chorale"])
 def test_the_shipped_models_compose(style, capsys, tmp_path):
     name = {"folk": "folk-lstm", "chorale": "chorale-lstm"}[style]
-    if not (SHIPPED / name / "config.json").is_file():
-        pytest.skip(f"saved_models/music/{name} is not trained yet")
+    assert (SHIPPED / name / "config.json").is_file(), f"saved_models/music/{name} is shipped: it must be there"
     runner = Runner(MusicTask())
     assert runner.main(["--style", style, "--seed", "1", "--length", "4", "--json", "--out",
                         str(tmp_path / "piece.mid")]) == 0
