@@ -512,3 +512,33 @@ def test_a_file_that_is_not_a_soundfont_is_refused_before_any_work(tmp_path):
         find_soundfont(str(tmp_path / "notes.sf2"))
     (tmp_path / "real.sf2").write_bytes(b"RIFF\x00\x00\x00\x00sfbkLIST")
     assert find_soundfont(str(tmp_path / "real.sf2")) == str(tmp_path / "real.sf2")
+
+
+def _fake_fluidsynth(folder):
+    """A `fluidsynth` that writes a small WAV where `-F` says, and a file that is a SoundFont by its header."""
+    program = folder / "bin" / "fluidsynth"
+    program.parent.mkdir()
+    program.write_text('#!/bin/sh\nwhile [ "$1" != "-F" ]; do shift; done\nprintf "RIFF\\0\\0\\0\\0WAVE" > "$2"\n')
+    program.chmod(0o755)
+    soundfont = folder / "font.sf2"
+    soundfont.write_bytes(b"RIFF\0\0\0\0sfbk")
+    return program.parent, soundfont
+
+
+def test_a_wav_that_cannot_be_written_costs_neither_the_piece_nor_the_midi(folk, capsys, tmp_path, monkeypatch):
+    import os
+
+    from tests.helpers import assert_output_failures_reported, full_disk
+
+    runner, root = folk
+    programs, soundfont = _fake_fluidsynth(tmp_path)
+    monkeypatch.setenv("PATH", f"{programs}{os.pathsep}{os.environ['PATH']}")
+    wav = tmp_path / "a.wav"
+    compose(runner, root / "model", capsys, "--length", "1", "--wav", str(wav), "--soundfont", str(soundfont))
+    assert wav.read_bytes()[:4] == b"RIFF"  # the fake renders: the path through write_file works
+    full_disk(monkeypatch)
+    status = runner.main(["--model-dir", str(root / "model"), "--json", "--length", "1", "--wav",
+                          str(tmp_path / "b.wav"), "--soundfont", str(soundfont)])
+    out, err = capsys.readouterr()
+    assert json.loads(out)["timed_notes"]  # the piece is printed before the file fails
+    assert_output_failures_reported(status, err, [str(tmp_path / "b.wav")])
