@@ -142,11 +142,15 @@ class BeamSampler:
             so a SavedModel holds one decoding loop. Defaults to 4.
         length_penalty: alpha of the GNMT penalty ((5 + length) / 6) ** alpha that ranks
             finished hypotheses; 0 ranks by total log-probability. Defaults to 0.6.
+        rank: int or scalar int32 tensor in 0..K-1, which finished hypothesis to return: 0 the best
+            (the default), 1 the second best, ...: the n-best list is ranks 0..K-1 of the same
+            search (it is deterministic). A rank with no finished hypothesis has score -inf.
     """
 
-    def __init__(self, beam_size=4, length_penalty=0.6):
+    def __init__(self, beam_size=4, length_penalty=0.6, rank=0):
         _check_number("beam_size", beam_size, lambda k: k >= 1, "an integer >= 1")
-        self.beam_size, self.length_penalty = beam_size, length_penalty
+        _check_number("rank", rank, lambda r: r >= 0, "an integer >= 0")
+        self.beam_size, self.length_penalty, self.rank = beam_size, length_penalty, rank
 
 
 def decode(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, sampler):
@@ -170,14 +174,18 @@ def decode(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, 
     if not isinstance(sampler, BeamSampler):
         return sample(*inputs, sampler)
     beam_size = sampler.beam_size
+    rank = sampler.rank
     greedy = lambda: sample(*inputs, GreedySampler())
-    beam = lambda: beam_search(*inputs, beam_size, sampler.length_penalty)
-    if not tf.is_tensor(beam_size):
+    beam = lambda: beam_search(*inputs, beam_size, sampler.length_penalty, rank)
+    if not tf.is_tensor(beam_size) and not tf.is_tensor(rank):
+        if rank >= beam_size:
+            raise ValueError(f"rank must be below beam_size ({beam_size}); got {rank}")
         return greedy() if beam_size == 1 else beam()
     beam_size = _after(
-        [tf.debugging.assert_positive(beam_size, message="beam_size must be a positive integer")], beam_size
+        [tf.debugging.assert_positive(beam_size, message="beam_size must be a positive integer"),
+         tf.debugging.assert_less(rank, beam_size, message="rank must be below beam_size")], beam_size
     )
-    return beam_search(*inputs, beam_size, sampler.length_penalty)
+    return beam_search(*inputs, beam_size, sampler.length_penalty, rank)
 
 
 def sample(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, sampler):
@@ -222,7 +230,8 @@ def sample(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, 
     return DecodeResult(tokens, outputs, lengths, scores)
 
 
-def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, beam_size, length_penalty=0.6):
+def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_lengths, beam_size, length_penalty=0.6,
+                rank=0):
     """K live hypotheses per example, and the K best finished ones ranked by penalised score.
 
     Each step extends every live hypothesis and takes the 2K best extensions: those ending in
@@ -318,7 +327,10 @@ def beam_search(step, state, constants, prompt, prompt_lengths, end_id, max_leng
 
     first = body(0, beam_prompt[:, 0], state, tokens, None, scores, finished)
     finished = _while_loop(not_done, body, first)[-1]
-    best = tf.argmax(finished.scores, axis=-1, output_type=tf.int32)  # (B,)
+    if isinstance(rank, int) and rank == 0:
+        best = tf.argmax(finished.scores, axis=-1, output_type=tf.int32)  # (B,)
+    else:  # the rank-th best; a stable sort ranks ties as argmax does
+        best = tf.gather(tf.argsort(finished.scores, axis=-1, direction="DESCENDING", stable=True), rank, axis=1)
     return DecodeResult(
         gather_beams(finished.tokens, best[:, None]),
         tf.nest.map_structure(lambda x: gather_beams(x, best[:, None]), finished.outputs),

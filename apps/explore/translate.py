@@ -2,10 +2,11 @@
 Transformer, every layer's and head's attention (cross and encoder self-attention).
 
 The French and the beam's attention come from the SavedModel's `generate_with_beam`, as
-`python -m apps.translate` gets them; a paragraph is cut into sentences as the command line cuts
-it (`split_into_chunks`). The Transformer's per-layer, per-head maps are not exported: they come
-from the Keras model (`TransformerTranslator.attention_maps`), teacher-forced on the French the
-beam chose, so its last layer averaged over heads is the beam's map again.
+`python -m apps.translate` gets them; the n-best list from the same server run in-process
+(`n_best`); a paragraph is cut into sentences as the command line cuts it (`split_into_chunks`).
+The Transformer's per-layer, per-head maps are not exported: they come from the Keras model
+(`TransformerTranslator.attention_maps`), teacher-forced on the French the beam chose, so its
+last layer averaged over heads is the beam's map again.
 """
 
 import numpy as np
@@ -39,9 +40,47 @@ def answer(models, fields, files):
                     "attention": rounded(row["attention"][: len(target), : len(source)])}
         if transformer and target and source:
             sentence["layers"] = layer_attention(loaded, chunk, target)
+        if beam > 1:
+            sentence["n_best"] = n_best(loaded, chunk, beam)
         sentences.append(sentence)
     return {"model": loaded.name, "beam": beam,
             "translation": " ".join(s["translation"] for s in sentences), "sentences": sentences}
+
+
+def n_best(loaded, source_text, beam):
+    """[{"translation", "score"}] of the beam's finished hypotheses, best first (the first is the answer).
+
+    The exported `generate_with_beam` returns the best only, so the page runs the same server
+    (`task.build_server`, the SavedModel's module) in this process on the Keras model, asking the
+    one deterministic search for each rank (`BeamSampler(rank=r)`); compiled once per model.
+    """
+    import tensorflow as tf
+
+    from apps.common.decoding import BeamSampler
+
+    def make():
+        server = loaded.runner.task.build_server(loaded.keras_model(), loaded.vocabularies(), loaded.config())
+        penalty = server.length_penalty
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32),
+                                      tf.TensorSpec([], tf.int32)])
+        def ranked(raw, beam_size, rank):
+            outputs = server.generate(raw, BeamSampler(beam_size, penalty, rank))
+            return outputs["text"], outputs["score"]
+
+        return ranked
+
+    ranked = loaded.made("n-best", make)
+    found = []
+    for rank in range(beam):
+        text, score = ranked(tf.constant([source_text]), tf.constant(beam), tf.constant(rank))
+        score = float(score.numpy()[0])
+        text = text.numpy()[0].decode("utf-8")
+        # -inf: fewer hypotheses finished than the beam holds. Two token sequences may read the
+        # same (a copied name and the word itself): the page lists each text once, at its best.
+        if np.isfinite(score) and text not in {h["translation"] for h in found}:
+            found.append({"translation": text, "score": round(score, 4)})
+    return found
 
 
 def layer_attention(loaded, source_text, target_tokens):

@@ -61,6 +61,22 @@ def test_beam_finds_the_more_probable_sequence():
     np.testing.assert_allclose(result.scores, np.log(0.4 * 0.99) / penalty, atol=1e-5)
 
 
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_the_n_best_list_is_the_ranks_of_one_search_best_first(as_tensor):
+    """Rank 0 is the best (B END), rank 1 the runner-up (A END): 0.396 > 0.24 in probability."""
+    ranked = [run(BeamSampler(beam_size=2, length_penalty=0.0, rank=tf.constant(r) if as_tensor else r))
+              for r in (0, 1)]
+    np.testing.assert_array_equal(ranked[0].tokens[:, :2], [[B, END], [B, END]])
+    np.testing.assert_array_equal(ranked[1].tokens[:, :2], [[A, END], [A, END]])
+    np.testing.assert_allclose(ranked[0].scores, np.log(0.4 * 0.99), atol=1e-5)
+    np.testing.assert_allclose(ranked[1].scores, np.log(0.6 * 0.4), atol=1e-5)
+    np.testing.assert_array_equal(ranked[0].tokens, run(BeamSampler(beam_size=2, length_penalty=0.0)).tokens)
+    with pytest.raises(ValueError, match="rank must be below beam_size"):
+        run(BeamSampler(beam_size=2, rank=2))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="rank must be below beam_size"):
+        run(BeamSampler(beam_size=tf.constant(2), rank=2))
+
+
 @pytest.mark.parametrize("compiled", [False, True])
 def test_beam_of_one_equals_greedy(compiled):
     def both():

@@ -69,6 +69,20 @@ def test_translate_gives_french_and_the_beam_attention_for_each_sentence(client)
         assert np.allclose(attention.sum(axis=1), 1.0, atol=0.01)  # each French word's weights over the English
 
 
+@pytest.mark.parametrize("model", ["transformer", "attention-gru"])
+def test_the_n_best_list_starts_with_the_answer_and_is_ranked(client, model):
+    answer = answer_of(client.post("/api/translate", json={"text": "The cat sleeps on the mat.", "model": model,
+                                                           "beam": 4}))
+    [sentence] = answer["sentences"]
+    found = sentence["n_best"]
+    assert 2 <= len(found) <= 4 and len({h["translation"] for h in found}) == len(found)
+    assert found[0]["translation"] == sentence["translation"]  # the in-process search is the exported one
+    assert abs(found[0]["score"] - sentence["score"]) < 1e-3
+    assert [h["score"] for h in found] == sorted((h["score"] for h in found), reverse=True)
+    greedy = answer_of(client.post("/api/translate", json={"text": "I am cold.", "model": model, "beam": 1}))
+    assert "n_best" not in greedy["sentences"][0]
+
+
 def test_the_transformer_shows_every_layer_and_head_and_its_last_layer_is_the_beams(client):
     [sentence] = answer_of(client.post("/api/translate", json={"text": "I am cold.", "beam": 1}))["sentences"]
     cross, encoder = np.array(sentence["layers"]["cross"]), np.array(sentence["layers"]["encoder"])

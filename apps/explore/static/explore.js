@@ -94,11 +94,19 @@ function labelled(label, value) {
 
 // --- translate ------------------------------------------------------------------------------------
 
+// The beam's finished hypotheses, best first, with their scores.
+function nBest(hypotheses) {
+  const list = make("ol", "n-best");
+  for (const h of hypotheses) list.appendChild(make("li", "hypothesis", `${h.translation} (${h.score})`));
+  return list;
+}
+
 function showTranslation(output, answer) {
   output.replaceChildren(make("p", "translation result", answer.translation));
   for (const sentence of answer.sentences) {
     const block = make("div", "sentence");
     block.appendChild(labelled("score", `${sentence.score} (${answer.beam === 1 ? "greedy" : "beam " + answer.beam})`));
+    if (sentence.n_best && sentence.n_best.length > 1) block.appendChild(nBest(sentence.n_best));
     const place = make("div", "map");
     const draw = (matrix, rows) => place.replaceChildren(heatmap(matrix, rows, sentence.source_tokens));
     if (sentence.layers) block.appendChild(layerChoice(sentence, draw));
