@@ -259,6 +259,13 @@ def export_to(server, path, option="--out"):
 
 
 def write_json(path, data):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+    """`data` as indented JSON, through `output_files.write_file`: whole or not at all (config.json,
+    metrics.json and the portable trainer's files), and one error line when it cannot be written."""
+    from apps.common.output_files import write_file
+
+    def write(temporary):
+        with open(temporary, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+
+    write_file(os.fspath(path), write)

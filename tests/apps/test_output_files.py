@@ -53,3 +53,17 @@ def test_a_written_file_has_the_mode_open_would_give_it_not_the_temporary_files_
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "a.png").stat().st_mode) == 0o644
+
+
+def test_a_model_directorys_json_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """metrics.json (`eval --write`), config.json: a full disk keeps the old file and says so in one line."""
+    import json
+
+    from apps.common.model_directory import write_json
+
+    path = tmp_path / "metrics.json"
+    write_json(path, {"bleu": 1.0})
+    full_disk(monkeypatch)
+    with pytest.raises(OutputFileError, match=r"cannot write .*metrics\.json: No space left on device"):
+        write_json(path, {"bleu": 2.0})
+    assert json.loads(path.read_text()) == {"bleu": 1.0} and os.listdir(tmp_path) == ["metrics.json"]
