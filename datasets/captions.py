@@ -93,8 +93,8 @@ def _argument(source, image_dir):
     if source == "tuxpaint":
         return ("tuxpaint", str(tuxpaint_stamps_dir()))
     path = Path(source)
-    if source == FLICKR8K and not path.exists():  # the downloaded corpus (`datasets.downloads`)
-        path = find_files(FLICKR8K)["Flickr8k.token.txt"].parent
+    if source == FLICKR8K and not path.exists():
+        path = flickr8k_folder()
     if path.is_dir():
         return ("folder", str(path.resolve()), str(Path(image_dir).resolve()) if image_dir else None,
                 path.stat().st_mtime_ns)  # a changed folder is read again, not taken from `_load`'s cache
@@ -115,6 +115,11 @@ def _load(source):
     else:
         rows = list(_coco_json(Path(source[1]), Path(source[2])))
     return tuple((key, image, normalize(caption)) for key, image, caption in rows if normalize(caption))
+
+
+def flickr8k_folder():
+    """The folder of the downloaded Flickr8k (`datasets.downloads`): its token file's."""
+    return find_files(FLICKR8K)["Flickr8k.token.txt"].parent
 
 
 def _split(key):

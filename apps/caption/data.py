@@ -19,10 +19,10 @@ import numpy as np
 
 from apps.caption.images import ImageError, read_image
 from apps.common.cli import UserError
+from datasets.captions import FLICKR8K
 
 STAMP_SCENES = "stamp-scenes"
 TFDS = "tfds"
-FLICKR8K = "flickr8k"
 SCENE_SEED = 0
 TFDS_SPLITS = {"train": "train", "validation": "val", "test": "test"}
 
@@ -181,9 +181,9 @@ def _source_key(args):
                 "limit": getattr(args, "max_images", None)}
     path = os.path.abspath(args.data)
     if args.data == FLICKR8K and not os.path.exists(path):
-        from datasets.downloads import find_files
+        from datasets.captions import flickr8k_folder
 
-        path = str(find_files(FLICKR8K)["Flickr8k.token.txt"])
+        path = str(flickr8k_folder())
     stamp = os.stat(path).st_mtime_ns if os.path.exists(path) else None
     return {"kind": "files", "path": path, "modified": stamp, "image_dir": getattr(args, "image_dir", None),
             "limit": getattr(args, "max_images", None)}
