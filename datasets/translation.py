@@ -26,7 +26,8 @@ Corpora, each split by a key that keeps related pairs together:
             WMT news, downloaded; evaluation only (validation and test respectively), every line.
 "bundled" is bible, wesnoth and tuxpaint (what the shipped models were trained on); "modern" is
 the union of `MODERN_CORPORA`; "everyday" is anki and multi30k; names join with "+"
-("bundled+modern+everyday"). An Anki file given by its path is read as the `anki` corpus is.
+("bundled+modern+everyday"), and "NAME*K" puts each training pair of NAME (a corpus or group) K
+times into the training split, to weight it in a mix ("bundled+everyday+bible*2"). An Anki file given by its path is read as the `anki` corpus is.
 
 When corpora are combined, a training pair whose English (lower-cased) is an evaluation sentence
 of any of them is dropped ("in_other_evaluation"): no evaluation sentence is ever trained on.
@@ -172,23 +173,47 @@ def _arguments(source, max_words, bible_pairings, max_pairs_per_corpus):
             raise ValueError(f"bible_pairings must pair an English code in {sorted(BIBLE_ENGLISH)} with a "
                              f"French code in {sorted(BIBLE_FRENCH)}; got {(en, fr)!r}")
     source = os.fspath(source)
-    names = source.split("+")
+    names, repeats = _repeats(source)
     if all(name in GROUPS or name in ALL_CORPORA for name in names):
         sources = tuple(dict.fromkeys(c for name in names for c in GROUPS.get(name, (name,))))
+        repeats = tuple(sorted({c: k for name, k in repeats.items() for c in GROUPS.get(name, (name,))}.items()))
     elif Path(source).is_file():
         path = Path(source).resolve()
         sources = (("anki", str(path), path.stat().st_mtime_ns),)  # a changed file is read again
+        repeats = ()
+    elif any(Path(name).is_file() for name in repeats):
+        raise DataError(f"a weight ('*N') goes with a corpus name, not a file; got {source!r}")
     else:
         raise DataError(f"source must be 'bundled', 'modern', one of {', '.join(ALL_CORPORA)} (several "
-                        f"joined by '+'), or the path of an Anki file; got {source!r} (no such file)")
+                        f"joined by '+', each optionally weighted as 'bible*2'), or the path of an Anki "
+                        f"file; got {source!r} (no such file)")
     # The data folders are part of the key: a changed $SEQMODELS_DATA_DIR or downloads folder is read again.
     folders = (str(cache.cache_dir()), *map(str, downloads.download_dirs()))
-    return sources, max_words, pairings, max_pairs_per_corpus, folders
+    return sources, max_words, pairings, max_pairs_per_corpus, repeats, folders
+
+
+def _repeats(source):
+    """Splits "bundled+bible*2" into its names and their training weights: (["bundled", "bible"], {"bible": 2})."""
+    names, repeats = [], {}
+    for part in source.split("+"):
+        name, star, times = part.partition("*")
+        if star and Path(source).is_file():
+            return [source], {}  # a file name with a star in it
+        if star:
+            if not times.isdigit() or int(times) < 1:
+                raise DataError(f"a corpus weight is a whole number of copies, as in 'bible*2'; got {part!r}")
+            repeats[name] = int(times)
+        names.append(name)
+    return names, repeats
 
 
 @functools.lru_cache(maxsize=8)
-def _load(sources, max_words, bible_pairings, max_pairs_per_corpus, _cache_dir):
-    """Reads, filters and splits `sources`; returns ({split: [(key, en, fr)]}, report)."""
+def _load(sources, max_words, bible_pairings, max_pairs_per_corpus, repeats, _cache_dir):
+    """Reads, filters and splits `sources`; returns ({split: [(key, en, fr)]}, report).
+
+    `repeats` (((corpus, copies), ...)) puts each training pair of a corpus that many times into the
+    training split, to weight it in the mix; its evaluation splits and the report are unchanged.
+    """
     seen = set()  # shared, so a pair found in two combined corpora is kept once
     splits = {"train": [], "validation": [], "test": []}
     report = {}
@@ -215,9 +240,11 @@ def _load(sources, max_words, bible_pairings, max_pairs_per_corpus, _cache_dir):
         loaded.append((name, examples, kept))
     if len(loaded) > 1:
         _drop_evaluation_english_from_training(loaded)
+    copies = dict(repeats)
     for name, examples, kept in loaded:
         for example in kept:
-            splits[example_split(example[0])].append(example)
+            split = example_split(example[0])
+            splits[split].extend([example] * (copies.get(name, 1) if split == "train" else 1))
         report[name] = examples.report()
     return splits, report
 

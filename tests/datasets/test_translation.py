@@ -243,6 +243,24 @@ def test_groups_join_with_plus(bundled_cache):
         load_translation_pairs("bundled+nope")
 
 
+def test_a_weighted_corpus_is_repeated_in_training_only(bundled_cache, tmp_path):
+    weighted = load_translation_examples("wesnoth+tuxpaint*3", "train")
+    plain = load_translation_examples("wesnoth+tuxpaint", "train")
+    tux = [example for example in plain if example[0].startswith("tuxpaint:")]
+    assert len(weighted) == len(plain) + 2 * len(tux) and sorted(weighted) == sorted(plain + tux + tux)
+    for split in ("validation", "test"):
+        assert load_translation_examples("wesnoth+tuxpaint*3", split) == load_translation_examples("wesnoth+tuxpaint", split)
+    assert translation_report("wesnoth+tuxpaint*3") == translation_report("wesnoth+tuxpaint")
+    bundled = load_translation_examples("bundled*2", "train")  # a group's weight goes to each of its corpora
+    assert len(bundled) == 2 * len(load_translation_examples("bundled", "train"))
+    for bad in ("tuxpaint*0", "tuxpaint*x", "tuxpaint*"):
+        with pytest.raises(DataError, match="whole number"):
+            load_translation_pairs(bad)
+    anki = write_anki(tmp_path, ["Go.\tVa !"])
+    with pytest.raises(DataError, match="not a file"):
+        load_translation_pairs(f"{anki}*2")
+
+
 @pytest.mark.parametrize("english, french, reason", [
     ("Open the %s now.", "Ouvre le %s maintenant.", "markup"),
     ("Boosts science by 100%% here.", "Augmente la science de 100%% ici.", "markup"),
