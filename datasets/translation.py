@@ -27,7 +27,8 @@ Corpora, each split by a key that keeps related pairs together:
 "bundled" is bible, wesnoth and tuxpaint (what the shipped models were trained on); "modern" is
 the union of `MODERN_CORPORA`; "everyday" is anki and multi30k; names join with "+"
 ("bundled+modern+everyday"), and "NAME*K" puts each training pair of NAME (a corpus or group) K
-times into the training split, to weight it in a mix ("bundled+everyday+bible*2"). An Anki file given by its path is read as the `anki` corpus is.
+times into the training split, to weight it in a mix ("bundled+everyday+bible*2"). An Anki file
+given by its path is read as the `anki` corpus is.
 
 When corpora are combined, a training pair whose English (lower-cased) is an evaluation sentence
 of any of them is dropped ("in_other_evaluation"): no evaluation sentence is ever trained on.
