@@ -91,7 +91,8 @@ class TranslationTask(Task):
         parser.add_argument("--data", default="bundled",
                             help="an Anki/ManyThings fra.txt or fra-eng.zip file, or corpora by name joined by '+': "
                             "'bundled' (default), 'modern', 'everyday' (anki+multi30k), one corpus (anki, multi30k, "
-                            "newstest2014, bible, ...; python -m datasets summary lists them)")
+                            "newstest2014, bible, ...; python -m datasets summary lists them); NAME*K repeats a "
+                            "corpus's training pairs K times to weight it in the mix ('bundled+everyday+bible*2')")
 
     def add_vocabulary_arguments(self, parser):
         parser.add_argument("--vocabulary-size", type=positive_int, default=8000, help="per language")
