@@ -105,6 +105,21 @@ def wasserstein_distance(u, v):
     return float(np.sum(np.abs(u_cdf - v_cdf) * widths))
 
 
+def long_run_spread(runs, reference, variables):
+    """Per-variable W1 of several free runs ([(T, D)]) to reference states (N, D), as a spread over
+    the runs: {name: {"median", "min", "max"} or None}, None where a run diverged. One free run of a
+    chaotic system depends on the last bit of its start (and of the machine's arithmetic), so only
+    a spread over starts says how far a forecaster's long-run statistics are from the system's.
+    """
+    distances = [long_run_distances(run, reference, variables) for run in runs]
+    spread = {}
+    for name in variables:
+        values = [d[name] for d in distances]
+        spread[name] = None if None in values else {
+            "median": round(float(np.median(values)), 4), "min": min(values), "max": max(values)}
+    return spread
+
+
 def long_run_distances(run, reference, variables):
     """Per-variable W1 between a free run (T, D) and reference states (N, D); {name: float or None}.
 

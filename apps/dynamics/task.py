@@ -41,6 +41,7 @@ TRAJECTORIES = 64  # simulated training trajectories (validation: an eighth, at 
 TRAJECTORY_STEPS = 2000  # samples per simulated trajectory: 40 time units of Lorenz-63, 36 Lyapunov times
 MAX_STEPS = 100_000  # forecast steps per call: more is a typo, not a wish
 LONG_RUN = 10_000  # steps of the free runs whose distributions `eval` compares
+LONG_RUN_STARTS = 5  # held-out windows the free runs start from: one chaotic run alone is a lottery
 HORIZON_LYAPUNOV_TIMES = 20  # `eval`'s default horizon for a chaotic system
 HORIZON_STEPS = 1000  # ... for a periodic one or a user's series
 CONDITIONS = 100
@@ -203,6 +204,9 @@ class DynamicsTask(Task):
                                                        lambda n: 100 <= n <= MAX_STEPS),
                             default=LONG_RUN,
                             help=f"steps of the free runs compared in distribution (default {LONG_RUN})")
+        parser.add_argument("--long-run-starts", type=positive_int, default=LONG_RUN_STARTS,
+                            help="free runs, from that many held-out windows; their distances are given as "
+                                 f"median [min-max] (default {LONG_RUN_STARTS})")
         parser.add_argument("--no-baselines", action="store_true",
                             help="the model only: no persistence, linear autoregression or echo state network")
         parser.add_argument("--plot", metavar="FILE.png", type=output_file,
@@ -526,21 +530,25 @@ class DynamicsTask(Task):
             if data.get("lyapunov_exponent"):
                 valid[name]["lyapunov_times"] = metrics.summary(
                     metrics.lyapunov_times(steps, data["dt"], data["lyapunov_exponent"]))
-            long_runs[name] = forecast(windows[:1], args.long_run)[0]
+            long_runs[name] = forecast(windows[:args.long_run_starts], args.long_run)
         held_out = np.concatenate(trajectories)
-        distances = {name: metrics.long_run_distances(run, held_out, variables) for name, run in long_runs.items()}
+        distances = {name: metrics.long_run_spread(runs, held_out, variables) for name, runs in long_runs.items()}
+
         def plot():
             from apps.dynamics.plots import plot_distributions
 
-            plot_distributions({"truth": held_out, **long_runs}, variables, args.plot,
-                               title=f"{args.long_run}-step free runs against {len(held_out)} held-out true states")
+            pooled = {name: np.concatenate(list(runs)) for name, runs in long_runs.items()}
+            plot_distributions({"truth": held_out, **pooled}, variables, args.plot,
+                               title=f"{len(windows[:args.long_run_starts])} free runs of {args.long_run} steps "
+                                     f"against {len(held_out)} held-out true states")
             print(f"plot written to {args.plot}", file=sys.stderr)
 
         return {WRITE_AFTER: [plot] if args.plot else [],
                 "conditions": len(windows), "window": window, "horizon": horizon, "noise": args.noise,
                 "threshold": metrics.THRESHOLD, "error_scale": round(scale, 4), "dt": data.get("dt"),
                 "lyapunov_exponent": data.get("lyapunov_exponent"), "valid_prediction_time": valid,
-                "long_run": {"steps": args.long_run, "wasserstein": distances}}
+                "long_run": {"steps": args.long_run, "starts": len(windows[:args.long_run_starts]),
+                             "wasserstein": distances}}
 
     def _baseline_forecast(self, baseline, training, args):
         """`baseline` fitted on the training trajectories: its forecast, whose ValueErrors (data too
@@ -599,10 +607,13 @@ class DynamicsTask(Task):
             values = valid["lyapunov_times" if chaotic else "steps"]
             censored = f"  ({valid['censored']} valid to the horizon)" if valid["censored"] else ""
             lines.append(f"    {name:18s} {values['median']:8.2f}  [{values['p25']:.2f}-{values['p75']:.2f}]{censored}")
-        lines.append(f"  {metrics['long_run']['steps']}-step free run, Wasserstein distance to the true distribution:")
-        for name, distances in metrics["long_run"]["wasserstein"].items():
-            cells = "  ".join(f"{variable} {'diverged' if distance is None else f'{distance:.3f}'}"
-                              for variable, distance in distances.items())
+        long_run = metrics["long_run"]
+        lines.append(f"  {long_run['steps']}-step free runs from {long_run['starts']} windows, Wasserstein distance "
+                     "to the true distribution, median [min-max]:")
+        for name, distances in long_run["wasserstein"].items():
+            cells = "  ".join(f"{variable} " + ("diverged" if spread is None else
+                                                f"{spread['median']:.3f} [{spread['min']:.3f}-{spread['max']:.3f}]")
+                              for variable, spread in distances.items())
             lines.append(f"    {name:18s} {cells}")
         return lines
 

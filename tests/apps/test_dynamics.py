@@ -127,6 +127,9 @@ def test_wasserstein_distance_by_hand():
     assert metrics.wasserstein_distance(sample, sample + 3.0) == pytest.approx(3.0)
     distances = metrics.long_run_distances(np.full((10, 2), np.inf), np.zeros((10, 2)), ["x", "y"])
     assert distances == {"x": None, "y": None}
+    runs = [np.zeros((10, 1)), np.ones((10, 1)), np.full((10, 1), 3.0)]
+    assert metrics.long_run_spread(runs, np.zeros((10, 1)), ["x"]) == {"x": {"median": 1.0, "min": 0.0, "max": 3.0}}
+    assert metrics.long_run_spread([*runs, np.full((10, 1), np.nan)], np.zeros((10, 1)), ["x"]) == {"x": None}
 
 
 # --- baselines -----------------------------------------------------------------------------------
@@ -206,8 +209,11 @@ def test_eval_reports_the_model_next_to_the_baselines(trained, capsys, tmp_path)
     assert valid["model (gru)"]["steps"]["median"] == 100  # valid to the horizon
     assert valid["persistence"]["steps"]["median"] < 10  # 0.4 of a unit circle: about 3 steps of the turn
     distances = result["long_run"]["wasserstein"]
-    assert distances["model (gru)"]["s"] < min(0.2, distances["persistence"]["s"] / 4)  # stays on the circle
-    assert distances["linear-ar"]["s"] < 0.01  # a rotation is linear: exact
+    assert result["long_run"]["starts"] == 5
+    assert distances["model (gru)"]["s"]["max"] < min(0.2, distances["persistence"]["s"]["min"] / 4)  # on the circle
+    assert distances["linear-ar"]["s"]["max"] < 0.01  # a rotation is linear: exact
+    spread = distances["persistence"]["s"]  # persistence stays where each start is: five different points
+    assert spread["min"] < spread["median"] < spread["max"]
     assert (tmp_path / "h.png").stat().st_size > 10_000
 
 
