@@ -4,8 +4,6 @@ import json
 import re
 import shutil
 
-import pytest
-
 from benchmarks import figures
 
 ROOT = figures.ROOT
