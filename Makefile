@@ -31,7 +31,7 @@ browser:
 
 test: $(STAMP) data browser
 	$(PY) -m ruff check layers datasets apps runtime tests benchmarks
-	$(PY) -m pytest -q -n auto --dist loadfile  # one worker per core; a test file stays on one worker
+	$(PY) -m pytest -q -n auto --dist loadfile --durations=15  # one worker per core; a test file stays on one worker; the 15 slowest listed
 
 lint: $(STAMP)
 	$(PY) -m ruff check layers datasets apps runtime tests benchmarks

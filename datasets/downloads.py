@@ -24,6 +24,7 @@ from pathlib import Path
 
 from datasets import cache
 from datasets.errors import DataError
+from runtime.files import default_file_mode
 
 ENV_VAR = "SEQMODELS_DOWNLOADS"
 _MULTI30K = "https://github.com/multi30k/dataset/raw/master/data/task1/raw/"
@@ -190,9 +191,7 @@ def _place(target, file_name, write, download):
     if problem:
         partial.unlink()
         raise DataError(f"{file_name} of corpus {download.name!r} {problem}: download it again")
-    mask = os.umask(0)
-    os.umask(mask)
-    partial.chmod(0o666 & ~mask)  # NamedTemporaryFile makes 0600; give the file the mode `open` would
+    partial.chmod(default_file_mode())  # NamedTemporaryFile makes 0600
     partial.replace(target / file_name)
 
 

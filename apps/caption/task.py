@@ -59,6 +59,7 @@ class CaptionTask(Task):
     train_batch_size = 64
     train_epochs = 30
     eval_splits = ("test", "new_stamps", "validation")
+    token_examples = False  # cached CNN grids with their captions, batched by `dataset`
 
     # --- command line ----------------------------------------------------------------------------
 
@@ -128,19 +129,24 @@ class CaptionTask(Task):
 
     # --- data ------------------------------------------------------------------------------------
 
-    def load_split(self, args, split):
-        """`train`: a split's cached CNN grids and captions. `eval`: held-out images and references."""
+    def data_source(self, args, config):
+        """`eval` without --data: the data the model was trained on."""
         from apps.caption import data
 
-        if args.command == "eval":
-            # The directory the runner evaluates (--model-dir, else the shipped --model): its encoder's image size.
-            config = Runner(self).model_directory(args).config()
-            encoder = config.get("arguments", {}).get("encoder", "mobilenet_v2")
-            args.data = args.data or data.trained_on(config)  # metrics.json records what was read
-            return data.evaluation_split(args, split, ENCODERS[encoder].image_size)
-        if args.command == "pack":
-            raise UserError("the portable trainer packs token ids; apps.caption trains on cached CNN features "
-                            "with `train`")
+        return args.data or data.trained_on(config)
+
+    def load_eval_split(self, args, split):
+        """Held-out images and their references."""
+        from apps.caption import data
+
+        # The directory the runner evaluates (--model-dir, else the shipped --model): its encoder's image size.
+        config = Runner(self).model_directory(args).config()
+        encoder = config.get("arguments", {}).get("encoder", "mobilenet_v2")
+        return data.evaluation_split(args, split, ENCODERS[encoder].image_size)
+
+    def load_split(self, args, split):
+        """A split's cached CNN grids and captions."""
+        from apps.caption import data
         from apps.caption.encoder import check_encoder
         from apps.caption.features import default_cache_dir
 
@@ -161,9 +167,6 @@ class CaptionTask(Task):
         counts = Counter(word for words in tokenize_many(captions) for word in words)
         words = sorted((w for w, n in counts.items() if n >= args.min_count), key=lambda w: (-counts[w], w))
         return {"words": ["", UNKNOWN, START, END, *words[: max(args.vocabulary_size - 4, 0)]]}
-
-    def encode(self, examples, vocabularies):
-        raise UserError("the portable trainer packs token ids; apps.caption trains on cached CNN features with `train`")
 
     def caption_ids(self, examples, vocabularies):
         """(image index (P,), ids (P, T) int32 0-padded) of every caption of every image: [start] words [end]."""
@@ -238,14 +241,13 @@ class CaptionTask(Task):
             copy_imagenet_weights(model.top)
 
     def compile(self, model, architecture, args):
-        import keras
-
+        from apps.common import training
         from apps.common.training import masked_accuracy, masked_loss
 
         def cross_entropy(y_true, y_pred):  # the loss without the attention penalty, for the curves
             return masked_loss(y_true, y_pred)
 
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate or 1e-3, clipnorm=1.0), loss=masked_loss,
+        model.compile(optimizer=training.Adam(args.learning_rate or 1e-3, clipnorm=1.0), loss=masked_loss,
                       metrics=[masked_accuracy, cross_entropy], attention_penalty=args.attention_penalty)
 
     def training_record(self, args):

@@ -14,6 +14,7 @@ import os
 import tempfile
 
 from apps.common.cli import OutputFileError
+from runtime.files import default_file_mode
 
 _rename = os.replace  # tests replace it to inject a failure at the last step
 
@@ -36,7 +37,7 @@ def write_file(path, write):
                                                  suffix=os.path.splitext(name)[1])
         os.close(descriptor)
         write(temporary)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600: give the file the mode `open` would
+        os.chmod(temporary, default_file_mode())  # mkstemp makes 0600
         _rename(temporary, path)
         temporary = None
     except OSError as error:
@@ -44,12 +45,6 @@ def write_file(path, write):
     finally:  # whatever went wrong, no half file is left beside the target
         if temporary is not None and os.path.lexists(temporary):
             os.unlink(temporary)
-
-
-def _umask():
-    mask = os.umask(0)  # reading the umask means setting it: put it back at once
-    os.umask(mask)
-    return mask
 
 
 def save_figure(figure, path, **savefig_options):

@@ -46,6 +46,9 @@ class Runner:
 
     def main(self, argv):
         commands = self.commands()
+        if argv and argv[0] in PORTABLE_COMMANDS and argv[0] not in commands:
+            raise UserError(f"apps.{self.task.name} has no `{argv[0]}`: the portable trainer packs token ids, and "
+                            f"this app's examples are not token ids; train with `train`")
         if not argv or argv[0] not in (*commands, "-h", "--help"):
             argv = [self.task.predict_command, *argv]
         args = self.build_parser().parse_args(argv)
@@ -68,10 +71,15 @@ class Runner:
             "train": self.train,
             "eval": self.evaluate,
             "export": self.export,
-            "pack": lambda args: portable_training.pack(self, args),
-            "fit": lambda args: portable_training.fit(self, args),
-            "adopt": lambda args: portable_training.adopt(self, args),
+            **({"pack": lambda args: portable_training.pack(self, self.with_data_source(args, {})),
+                "fit": lambda args: portable_training.fit(self, args),
+                "adopt": lambda args: portable_training.adopt(self, args)} if self.task.token_examples else {}),
         }
+
+    def with_data_source(self, args, config):
+        """`args` with `--data` resolved by the task (`Task.data_source`): a copy, so the parsed
+        command line stays as the user gave it."""
+        return argparse.Namespace(**{**vars(args), "data": self.task.data_source(args, config)})
 
     # --- arguments -------------------------------------------------------------------------------
 
@@ -145,9 +153,10 @@ class Runner:
             self._add_model_choice(extra)
             add_arguments(extra)
 
-        from apps.common import portable_training
+        if task.token_examples:
+            from apps.common import portable_training
 
-        portable_training.add_commands(self, commands)
+            portable_training.add_commands(self, commands)
         return parser
 
     def add_training_arguments(self, parser):
@@ -222,6 +231,7 @@ class Runner:
         if args.batch_size % replicas:
             raise UserError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} replicas")
         out = task.directory(args.out or os.path.join("runs", args.model))
+        args = self.with_data_source(args, {})
         splits = {split: task.load_split(args, split) for split in ("train", "validation")}
         noun = task.example_noun
         if not splits["train"] or not splits["validation"]:
@@ -247,14 +257,17 @@ class Runner:
             vocabularies = out.vocabularies()
         else:
             vocabularies = task.build_vocabularies(splits["train"], args)
-        # Created only once the data has loaded: a command that fails on its input leaves nothing behind.
-        out.create()
-        out.write_vocabularies(vocabularies)
-
         # Keras averages the first batch over replicas before training, which needs equal shares:
         # with several replicas, every training batch is full.
         train_data = self.dataset(splits["train"], vocabularies, args.batch_size, shuffle=True,
                                   drop_remainder=replicas > 1, args=args)
+        if replicas > 1 and not any(True for _ in train_data.take(1)):
+            raise UserError(f"--strategy {args.strategy}: no length bucket of the {len(splits['train'])} training "
+                            f"{noun} fills a batch of {args.batch_size}, and each replica needs its share of a full "
+                            "batch: give a smaller --batch-size")
+        # Created only once the data has loaded: a command that fails on its input leaves nothing behind.
+        out.create()
+        out.write_vocabularies(vocabularies)
         validation_data = self.dataset(splits["validation"], vocabularies, args.batch_size, shuffle=False, args=args)
 
         arguments = task.model_arguments(args)
@@ -355,10 +368,11 @@ class Runner:
 
     def evaluate(self, args):
         directory = self.model_directory(args)
-        directory.config()
+        config = directory.config()
         if args.write:  # checked before the work, not after it
             cli.checked_output_file(directory.file("metrics.json"), "--write")
-        examples = self.task.load_split(args, args.split)[: args.limit]
+        args = self.with_data_source(args, config)
+        examples = self.task.load_eval_split(args, args.split)[: args.limit]
         if not examples:
             raise UserError(f"{args.data}: the {args.split} split is empty")
         noun = self.task.example_noun

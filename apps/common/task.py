@@ -52,6 +52,10 @@ class Task:
         batch_size: inputs per serving call in `predict` and `eval`.
         train_batch_size, train_epochs: the defaults of `train` and `fit`.
         eval_splits: the splits `eval --split` accepts ("test" is the default).
+        token_examples: True when the training examples are token ids, which the runner batches and
+            the portable trainer (`pack`, `fit`, `adopt`) packs; False for an app whose examples are
+            something else (float series, cached CNN grids): it batches them itself in `dataset`,
+            trains with `train`, and has no portable-trainer commands.
     """
 
     name = None
@@ -80,6 +84,7 @@ class Task:
     train_batch_size = 64
     train_epochs = 20
     eval_splits = ("test", "validation")
+    token_examples = True
 
     # --- command line ----------------------------------------------------------------------------
 
@@ -115,9 +120,23 @@ class Task:
 
     # --- data ------------------------------------------------------------------------------------
 
+    def data_source(self, args, config):
+        """The data `train`, `eval` and `pack` read: `args.data`, or what it means when not given
+        (the model's own training data for `eval`, a style's corpus). The runner asks once, at the
+        edge, and the hooks below see the answer as `args.data`, which config.json and metrics.json
+        record. `config`: the config.json of the model `eval` scores; {} for `train` and `pack`."""
+        return args.data
+
     def load_split(self, args, split):
-        """The examples of one split ("train", "validation", "test") of `args.data`."""
+        """The training examples of one split ("train", "validation") of `args.data`; what `train`
+        and `pack` read (and `eval`, unless `load_eval_split` says otherwise)."""
         raise NotImplementedError
+
+    def load_eval_split(self, args, split):
+        """The held-out examples `eval` scores ("test", "validation"); by default `load_split`'s. An
+        app whose training examples are not what it scores (windows against whole trajectories,
+        cached grids against images) overrides it."""
+        return self.load_split(args, split)
 
     def build_vocabularies(self, train_examples, args):
         """{name: list of tokens} from the training examples only."""

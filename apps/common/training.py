@@ -48,6 +48,47 @@ def run_record(command, history, started, **details):
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
+class Adam(keras.optimizers.Adam):
+    """`keras.optimizers.Adam` whose `clipnorm` bounds the gradient of the whole batch under a
+    multi-replica `tf.distribute` strategy, as on one device.
+
+    Keras 3 (TensorFlow backend) clips each replica's gradient and then sums them over the
+    replicas (`_backend_apply_gradients` clips, `_backend_update_step` all-reduces), so with two
+    replicas each half-batch's gradient is clipped to `clipnorm` and their sum may reach twice
+    it: a mirrored run took other steps than one device (tensorflow/tensorflow#33929 calls
+    clipping before aggregation "usually wrong"). Here the replicas sum first, the sum is
+    clipped, and each replica passes on its share, 1/replicas of it, which the optimizer's own
+    all-reduce adds back up. One device, or another backend, is plain Adam.
+    """
+
+    def _clip_gradients(self, grads):
+        if keras.backend.backend() != "tensorflow" or not (self.clipnorm or self.global_clipnorm or self.clipvalue):
+            return super()._clip_gradients(grads)
+        import tensorflow as tf
+
+        context = tf.distribute.get_replica_context()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if context is None or replicas == 1:
+            return super()._clip_gradients(grads)
+        present = [i for i, g in enumerate(grads) if g is not None]
+        summed = list(grads)
+        for i, g in zip(present, context.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in present]),
+                        strict=True):
+            summed[i] = g
+        clipped = super()._clip_gradients(summed)
+        return [None if g is None else _scaled(g, 1.0 / replicas) for g in clipped]
+
+
+def _scaled(gradient, factor):
+    """`gradient * factor`, for a dense gradient or an embedding's `tf.IndexedSlices`."""
+    import tensorflow as tf
+
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(gradient.values * factor, gradient.indices, gradient.dense_shape)
+    return gradient * factor
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
 class WarmupInverseSqrt(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warm-up to `peak` over `warmup_steps`, then peak * sqrt(warmup_steps / step).
 
@@ -95,8 +136,35 @@ def smoothed_masked_loss(label_smoothing):
 
 
 def _masked_mean(loss, y_true):
-    mask = ops.cast(ops.not_equal(y_true, 0), loss.dtype)
-    return ops.sum(loss * mask) / ops.maximum(ops.sum(mask), 1.0)
+    """The mean of `loss` over the real (not padding) tokens of the whole batch."""
+    return batch_mean(loss, ops.cast(ops.not_equal(y_true, 0), loss.dtype))
+
+
+def batch_mean(values, weights=None):
+    """The (weighted) mean of `values` over the whole batch, as a loss function returns it.
+
+    Under a multi-replica strategy each replica sees part of the batch and the replicas'
+    gradients are summed. Keras divides a loss by the replica count only when it reduces the loss
+    itself, never a scalar returned by the loss function (`keras.losses.loss.reduce_values`): a
+    replica's own mean made the step R times too large, and weighed an element of a small part
+    more than one of a large part. So each replica divides its sum by the batch's count (or total
+    weight), summed over the replicas: the replicas' gradients add up to one device's.
+    """
+    weights = ops.ones_like(values) if weights is None else ops.cast(weights, values.dtype)
+    return ops.sum(values * weights) / ops.maximum(_summed_over_replicas(ops.sum(weights)), 1e-12)
+
+
+def _summed_over_replicas(value):
+    """`value` summed over the replicas inside a multi-replica `tf.distribute` step; `value`
+    elsewhere (one device, another backend)."""
+    if keras.backend.backend() != "tensorflow":
+        return value
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
 def masked_accuracy(y_true, y_pred):

@@ -31,6 +31,7 @@ Everything is `keras.ops`, so the model runs on any Keras backend.
 import keras
 from keras import ops
 
+from apps.common import training
 from layers import GRUCell, LSTMCell
 
 CELLS = {"gru": GRUCell, "lstm": LSTMCell}
@@ -171,6 +172,6 @@ def increment_loss(step_std):
     scale = ops.convert_to_tensor([float(v) for v in step_std])
 
     def loss(y_true, y_pred):
-        return ops.mean(ops.square((y_pred - y_true) / scale))
+        return training.batch_mean(ops.square((y_pred - y_true) / scale))  # over every replica's windows
 
     return loss

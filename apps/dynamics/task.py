@@ -137,6 +137,7 @@ class DynamicsTask(Task):
     decoding = None
     train_batch_size = 64
     train_epochs = 60
+    token_examples = False  # windows of a float series, batched by `dataset`
 
     def __init__(self):
         self._cache = {}  # trajectories and training windows, by the arguments that make them (`_cached`)
@@ -292,12 +293,18 @@ class DynamicsTask(Task):
         names, _ = load_series_csv(args.data)
         return {"system": None, "variables": names, "dt": None, "lyapunov_exponent": None}
 
+    def data_source(self, args, config):
+        """`eval` with neither --system nor --data: the model's own system."""
+        if args.data is None:
+            return self._system_for(None, config.get("training", {}), "eval --system", "--data").name
+        return args.data
+
+    def load_eval_split(self, args, split):
+        """The held-out trajectories, without noise (`evaluate` adds it to the observed windows only)."""
+        return self.trajectories(args, split, noisy=False)
+
     def load_split(self, args, split):
-        """`eval`: the held-out trajectories, without noise. `train`: (inputs, targets) windows."""
-        if args.command == "eval":
-            if args.data is None:  # neither --system nor --data: the model's own system
-                args.data = self._system_for(None, self._trained_on(args), "eval --system", "--data").name
-            return self.trajectories(args, split, noisy=False)
+        """(inputs, targets) training windows of the split's trajectories."""
         trajectories = self.trajectories(args, split)
         key = ("windows", args.data, split, args.trajectories, args.trajectory_steps, args.noise, args.window,
                args.rollout, args.stride)
@@ -308,17 +315,8 @@ class DynamicsTask(Task):
                             f"{args.window + args.rollout + 1} (--window {args.window} + --rollout {args.rollout} + 1)")
         return windows
 
-    def _trained_on(self, args):
-        """The "training" record of the model that `eval` evaluates (--model-dir, else the shipped --model)."""
-        from apps.common.model_directory import ModelDirectory
-
-        return ModelDirectory(args.model_dir or self.shipped_dir / args.model).config().get("training", {})
-
     def build_vocabularies(self, train_examples, args):
         return {}
-
-    def encode(self, examples, vocabularies):
-        raise UserError("the portable trainer packs token ids; apps.dynamics trains on float series with `train`")
 
     def dataset(self, examples, vocabularies, batch_size, shuffle, drop_remainder=False):
         import tensorflow as tf
@@ -347,11 +345,12 @@ class DynamicsTask(Task):
         the squared error of the increments in units of their standard deviation."""
         import keras
 
+        from apps.common import training
         from apps.dynamics.model import increment_loss
 
         steps = args.epochs * math.ceil(len(self.load_split(args, "train")) / args.batch_size)  # cached
         schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate or LEARNING_RATE, steps, alpha=0.01)
-        model.compile(keras.optimizers.Adam(schedule, clipnorm=1.0), loss=increment_loss(model.step_cell.step_std))
+        model.compile(training.Adam(schedule, clipnorm=1.0), loss=increment_loss(model.step_cell.step_std))
 
     def training_record(self, args):
         record = {**self.describe_data(args), "noise": args.noise, "window": args.window, "rollout": args.rollout,

@@ -130,11 +130,10 @@ class GenerationTask(Task):
         return {"window": getattr(args, "window", WINDOW)}
 
     def compile(self, model, architecture, args):
-        import keras
-
+        from apps.common import training
         from apps.common.training import masked_accuracy, masked_loss
 
-        optimizer = keras.optimizers.Adam(args.learning_rate or 2e-3, clipnorm=1.0)
+        optimizer = training.Adam(args.learning_rate or 2e-3, clipnorm=1.0)
         model.compile(optimizer=optimizer, loss=masked_loss, metrics=[masked_accuracy])
 
     # --- serving ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ Shapes: B batch, T steps, E embedding, H units, V event vocabulary, K keys (88).
 import keras
 from keras import ops
 
+from apps.common import training
 from apps.common.recurrent_stack import RecurrentStack
 
 
@@ -127,4 +128,4 @@ def frame_nll(y_true, logits):
     y_true = ops.cast(y_true, logits.dtype)
     real = ops.cast(y_true[..., 0] >= 0, logits.dtype)  # (B, T)
     per_frame = nll_per_frame(ops.maximum(y_true, 0.0), logits)
-    return ops.sum(per_frame * real) / ops.maximum(ops.sum(real), 1.0)
+    return training.batch_mean(per_frame, real)  # over the replicas' frames too, under tf.distribute

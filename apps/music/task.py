@@ -143,17 +143,15 @@ class MusicTask(Task):
             return architecture
         return args.model
 
+    def data_source(self, args, config):
+        """Without --data: for `eval`, the model's training data; else the style's corpus."""
+        return args.data or config.get("training", {}).get("data") or DEFAULT_DATA[self.architecture_of(args)]
+
     def load_split(self, args, split):
-        """The pieces of one split; `args.data` is resolved here to the style's corpus (or, for
-        `eval`, the model's training data) when not given, so config.json records it."""
+        """The pieces of one split of `args.data`."""
         from datasets.music import load_music
 
         architecture = self.architecture_of(args)
-        if not args.data:
-            trained_on = None
-            if getattr(args, "command", None) == "eval":
-                trained_on = Runner(self).model_directory(args).config().get("training", {}).get("data")
-            args.data = trained_on or DEFAULT_DATA[architecture]
         pieces = load_music(args.data, split)
         if style_of(architecture) == "chorale" and args.data == "chorales":
             # 20 of the 371 chorales add instrumental parts; the benchmark's chorales have four voices.
@@ -222,9 +220,9 @@ class MusicTask(Task):
         return model
 
     def compile(self, model, architecture, args):
-        import keras
+        from apps.common import training
 
-        optimizer = keras.optimizers.Adam(args.learning_rate or 2e-3, clipnorm=1.0)
+        optimizer = training.Adam(args.learning_rate or 2e-3, clipnorm=1.0)
         if style_of(architecture) == "chorale":
             from apps.music.model import frame_nll
 
@@ -264,8 +262,8 @@ class MusicTask(Task):
         if inputs:
             raise UserError(f"compose takes no positional arguments (got {' '.join(inputs)!r}): give what to "
                             "continue with --primer")
-        if args.style and not args.model_dir:
-            args.model = STYLES[args.style]
+        if args.style and not args.model_dir:  # --style names the shipped model of that style
+            args = argparse.Namespace(**{**vars(args), "model": STYLES[args.style]})
         directory = runner.model_directory(args)
         architecture = directory.config().get("architecture")
         style = style_of(architecture)

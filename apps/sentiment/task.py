@@ -180,7 +180,9 @@ class SentimentTask(Task):
     def compile(self, model, architecture, args):
         import keras
 
-        optimizer = keras.optimizers.Adam(args.learning_rate or 2e-3, clipnorm=1.0)
+        from apps.common import training
+
+        optimizer = training.Adam(args.learning_rate or 2e-3, clipnorm=1.0)
         model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"])
 
@@ -219,13 +221,14 @@ class SentimentTask(Task):
     def predict(self, runner, texts, args):
         from apps.common.serving import run_in_batches
 
-        if args.explain not in (None, "-"):
-            if args.explain.lower().endswith(".png"):
-                args.explain = checked_output_file(args.explain, "--explain")
+        explain = args.explain  # None, "-" (shade the words in the terminal) or a picture's path
+        if explain not in (None, "-"):
+            if explain.lower().endswith(".png"):
+                explain = checked_output_file(explain, "--explain")
             elif args.inputs == ["-"]:
                 raise UserError("--explain takes no text when '-' reads the texts from stdin")
             else:  # `--explain "Some text"`: the text was meant for the classifier
-                texts, args.explain = [args.explain, *texts], "-"
+                texts, explain = [explain, *texts], "-"
         if not any(text.strip() for text in texts):
             raise UserError(self.nothing_to_do)
         directory = runner.model_directory(args)
@@ -241,14 +244,14 @@ class SentimentTask(Task):
             print_json(results)
         else:  # an empty line for a failed text, so rows stay aligned with the inputs
             for result in results:
-                print("" if "error" in result else _format(result, colour=args.explain == "-" and sys.stdout.isatty(),
-                                                           weights=args.explain == "-"))
+                print("" if "error" in result else _format(result, colour=explain == "-" and sys.stdout.isatty(),
+                                                           weights=explain == "-"))
         failed = sum("error" in result for result in results)
         if failed == len(results):
             raise UserError("no text had a word to classify")
-        if args.explain not in (None, "-"):  # after the labels: a failed write loses none of them
+        if explain not in (None, "-"):  # after the labels: a failed write loses none of them
             sys.stdout.flush()
-            _plot(results, args.explain)
+            _plot(results, explain)
         return EXIT_PARTIAL if failed else 0
 
     def evaluate(self, runner, directory, examples, args):

@@ -361,7 +361,7 @@ def compile_for_training(model, architecture, learning_rate=None, label_smoothin
     else:
         schedule = learning_rate or 1e-3
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule, beta_2=0.98, clipnorm=1.0),
+        optimizer=training.Adam(schedule, beta_2=0.98, clipnorm=1.0),  # clipped as on one device
         loss=training.smoothed_masked_loss(default_label_smoothing(architecture, label_smoothing)),
         metrics=[training.masked_accuracy],
     )

@@ -113,12 +113,17 @@ class TranslationTask(Task):
     # --- data ------------------------------------------------------------------------------------
 
     def load_split(self, args, split):
-        """A split of the bundled corpora, one of them by name, or an Anki file (the loader checks which)."""
+        """A split of the bundled corpora, one of them by name, or an Anki file (the loader checks
+        which), without the pairs longer than --max-words."""
         from datasets.translation import load_translation_pairs
 
-        # Training drops pairs longer than --max-words; evaluation uses the loader's default limit.
-        limit = {} if args.command == "eval" else {"max_words": args.max_words}
-        return load_translation_pairs(args.data, split, **limit)
+        return load_translation_pairs(args.data, split, max_words=args.max_words)
+
+    def load_eval_split(self, args, split):
+        """As `load_split`, with the loader's default length limit (eval has no --max-words)."""
+        from datasets.translation import load_translation_pairs
+
+        return load_translation_pairs(args.data, split)
 
     def build_vocabularies(self, train_pairs, args):
         """Source and target vocabularies, and the target's cased forms, from the training pairs only."""

@@ -403,7 +403,7 @@ def test_training_data_that_cannot_be_used_is_one_clear_error(tmp_path):
         runner.main(["train", "--data", str(tmp_path / "short.csv"), "--out", str(tmp_path / "m")])
     with pytest.raises(DataError, match="no such file"):
         runner.main(["train", "--data", str(tmp_path / "none.csv"), "--out", str(tmp_path / "m")])
-    with pytest.raises(UserError, match="packs token ids"):
+    with pytest.raises(UserError, match="has no `pack`: the portable trainer packs token ids"):
         runner.main(["pack", "--system", "henon", "--trajectories", "4", "--trajectory-steps", "200",
                      "--window", "10", "--out", str(tmp_path / "packed")])
 

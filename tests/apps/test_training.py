@@ -172,3 +172,66 @@ def test_label_smoothing_zero_is_the_plain_loss_and_smoothing_raises_a_confident
     assert smoothed > plain
     with pytest.raises(UserError, match="label-smoothing"):
         training.smoothed_masked_loss(1.0)
+
+
+def test_under_two_replicas_the_loss_and_the_clipping_are_those_of_the_whole_batch():
+    # Two replicas whose gradients are 3 and 5 (scaled by 1/2, as Keras scales each replica's
+    # loss): the batch's gradient is 4, clipped to 1. Keras' own Adam clips each half to 1 and
+    # steps on their sum, 2: twice the step of one device.
+    script = textwrap.dedent(
+        """
+        import runtime
+        runtime.quiet_tensorflow()
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import keras
+        from apps.common import training
+
+        def step(optimizer_class, strategy):
+            with strategy.scope():
+                variable = keras.Variable(np.zeros(1, "float32"))
+                # A large epsilon makes Adam's first step grow with the gradient (`first_step`).
+                optimizer = optimizer_class(learning_rate=1.0, clipnorm=1.0, epsilon=100.0)
+                optimizer.build([variable])
+
+            @tf.function
+            def run():
+                def replica():
+                    index = tf.distribute.get_replica_context().replica_id_in_sync_group
+                    gradient = tf.where(index == 0, 3.0, 5.0) / strategy.num_replicas_in_sync
+                    optimizer.apply([tf.reshape(gradient, [1])], [variable])
+                strategy.run(replica)
+            run()
+            return float(variable.numpy()[0])
+
+        mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        print("ours", step(training.Adam, mirrored), "keras", step(keras.optimizers.Adam, mirrored))
+
+        # The masked loss: replica 0 holds one real token (loss 1), replica 1 three (loss 5 each).
+        @tf.function
+        def losses():
+            def replica():
+                index = tf.distribute.get_replica_context().replica_id_in_sync_group
+                y_true = tf.where(index == 0, tf.constant([[7, 0, 0]]), tf.constant([[7, 7, 7]]))
+                per_token = tf.where(index == 0, 1.0, 5.0) * tf.ones((1, 3))
+                return training._masked_mean(per_token, y_true)
+            # The replicas' losses add up (as their gradients do): Keras does not scale a scalar loss.
+            return mirrored.reduce("SUM", mirrored.run(replica), axis=None)
+        print("loss", float(losses()))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    words = result.stdout.split()
+    ours, stock = float(words[words.index("ours") + 1]), float(words[words.index("keras") + 1])
+
+    def first_step(g, beta_1=0.9, beta_2=0.999, epsilon=100.0):  # Keras' Adam, from zero moments
+        m, v = (1 - beta_1) * g, (1 - beta_2) * g * g
+        return -m * math.sqrt(1 - beta_2) / (1 - beta_1) / (math.sqrt(v) + epsilon)
+
+    assert ours == pytest.approx(first_step(1.0), rel=1e-4)  # the batch's gradient, 4, clipped to 1
+    assert stock == pytest.approx(first_step(2.0), rel=1e-4)  # each half clipped to 1, then summed
+    # The batch's token mean, (1 + 3 * 5) / 4 = 4, not the sum of the replicas' means, 1 + 5 = 6.
+    assert float(words[words.index("loss") + 1]) == pytest.approx(4.0)
