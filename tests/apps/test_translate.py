@@ -229,10 +229,9 @@ def test_mirrored_strategy_on_two_logical_cpus_learns_at_the_rate_of_one_device(
     # From the same weights, two replicas and one device must reach about the same validation
     # loss: a replica's own loss mean, which Keras does not divide by the replica count, made
     # each step twice as large and reported twice the loss (a loss with that fault: 1.61 against
-    # 0.79). The runs do not
-    # match exactly: with two replicas each length bucket's last partial batch is left out, and
-    # 4 validation pairs make a noisy loss.
-    # (The exact arithmetic is `test_under_two_replicas_the_loss_and_the_clipping_are_those_of_the_whole_batch`.)
+    # 0.79). The runs do not match exactly: with two replicas each length bucket's last partial
+    # batch is left out, and 4 validation pairs make a noisy loss. The exact arithmetic is
+    # tests/apps/test_training.py::test_under_two_replicas_the_loss_and_the_clipping_are_those_of_the_whole_batch.
     script = textwrap.dedent(
         """
         import sys, runtime
