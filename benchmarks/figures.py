@@ -6,7 +6,7 @@ the README's results row and in the model card. Nothing here holds a number: a f
 command no longer gives, or that the text no longer quotes, is a difference.
 
     python -m benchmarks.figures                 # every evaluation (about 25 minutes on 2 cores)
-    python -m benchmarks.figures --quick         # the ones under a minute (what the test suite runs)
+    python -m benchmarks.figures --quick         # the ones under a minute (the test suite runs two)
     python -m benchmarks.figures --only dynamics # those whose command holds "dynamics"
 
 Exit status 0 when every figure was found, 1 when one differs, 2 when an evaluation could not run
