@@ -62,14 +62,14 @@ class Adam(keras.optimizers.Adam):
     """
 
     def _clip_gradients(self, grads):
-        if keras.backend.backend() != "tensorflow" or not (self.clipnorm or self.global_clipnorm or self.clipvalue):
+        if not (self.clipnorm or self.global_clipnorm or self.clipvalue):
             return super()._clip_gradients(grads)
         import tensorflow as tf
 
-        context = tf.distribute.get_replica_context()
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if context is None or replicas == 1:
+        context = _multi_replica_context()
+        if context is None:
             return super()._clip_gradients(grads)
+        replicas = context.num_replicas_in_sync
         present = [i for i, g in enumerate(grads) if g is not None]
         summed = list(grads)
         for i, g in zip(present, context.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in present]),
@@ -157,14 +157,23 @@ def batch_mean(values, weights=None):
 def _summed_over_replicas(value):
     """`value` summed over the replicas inside a multi-replica `tf.distribute` step; `value`
     elsewhere (one device, another backend)."""
-    if keras.backend.backend() != "tensorflow":
+    context = _multi_replica_context()
+    if context is None:
         return value
     import tensorflow as tf
 
-    context = tf.distribute.get_replica_context()
-    if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1:
-        return value
     return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
+def _multi_replica_context():
+    """The replica context of a `tf.distribute` step with several replicas, else None (one
+    device, outside a step, or a backend other than TensorFlow)."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    return context if context is not None and context.num_replicas_in_sync > 1 else None
 
 
 def masked_accuracy(y_true, y_pred):
