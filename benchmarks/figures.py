@@ -60,6 +60,7 @@ def _card(app, model):
 
 
 _LSTM, _GRU = _card("dynamics", "lorenz-lstm"), _card("dynamics", "lorenz-gru")
+_HENON, _LOTKA = _card("dynamics", "henon-lstm"), _card("dynamics", "lotka-volterra-lstm")
 _STAMPS = _card("caption", "stamp-scenes")
 EVALUATIONS = (
     Evaluation("python -m apps.sentiment eval", "sentiment, gru-attention", (
@@ -88,6 +89,17 @@ EVALUATIONS = (
                ((README, "{:.2f}"), (_GRU, "**{:.2f}**"))),
         Figure(("long_run", "wasserstein", "model (gru)", "x", "median"), ((_GRU, "{:.3f}"),)),
     ), minutes=0.8),
+    Evaluation("python -m apps.dynamics eval --system henon", "dynamics, henon-lstm", (
+        Figure(("valid_prediction_time", "model (lstm)", "lyapunov_times", "median"),
+               ((README, "**{:.2f}**"), (_HENON, "**{:.2f}**"))),
+        Figure(("valid_prediction_time", "esn", "lyapunov_times", "median"), ((README, "{:.2f}"), (_HENON, "{:.2f}"))),
+        Figure(("long_run", "wasserstein", "model (lstm)", "x", "median"), ((_HENON, "{:.3f}"),)),
+    ), minutes=0.3),
+    Evaluation("python -m apps.dynamics eval --system lotka-volterra", "dynamics, henon-lstm", (
+        Figure(("valid_prediction_time", "model (lstm)", "censored"), ((README, "**{:.0f}**"), (_LOTKA, ", {:.0f} to the horizon"))),
+        Figure(("valid_prediction_time", "esn", "censored"), ((README, "reservoir {:.0f}"), (_LOTKA, "], {:.0f} |"))),
+        Figure(("long_run", "wasserstein", "model (lstm)", "prey", "median"), ((_LOTKA, "{:.3f}"),)),
+    ), minutes=0.3),
     Evaluation("python -m apps.caption eval --model stamp-scenes --split test --scenes 500", "caption, stamp-scenes", (
         Figure(("greedy", "bleu4"), ((README, "{:.1f}"), (_STAMPS, "{:.2f}"))),
         Figure(("beam4", "bleu4"), ((README, "**{:.1f}**"), (_STAMPS, "{:.2f}"))),

@@ -52,6 +52,8 @@ class Runner:
         if not argv or argv[0] not in (*commands, "-h", "--help"):
             argv = [self.task.predict_command, *argv]
         args = self.build_parser().parse_args(argv)
+        if self.task.shipped_models and getattr(args, "model", False) is None:  # a shipped-model choice left open
+            args.model = self.task.shipped_model_for(args)
         if getattr(args, "beam", None) and args.beam > MAX_BEAM:
             raise UserError(f"--beam must be at most {MAX_BEAM}, got {args.beam}")
         return commands[args.command](args)
@@ -173,8 +175,8 @@ class Runner:
     def _add_model_choice(self, parser):
         task = self.task
         if task.shipped_models:
-            parser.add_argument("--model", choices=task.shipped_models, default=task.default_model,
-                                help="a shipped model")
+            parser.add_argument("--model", choices=task.shipped_models,
+                                help=f"a shipped model (default: {task.default_model}{task.shipped_model_help})")
         parser.add_argument("--model-dir", help="a model directory written by `train` (overrides --model)")
 
     def add_architecture_arguments(self, parser):

@@ -37,6 +37,8 @@ class Task:
         example_noun: what the data's examples are called in messages and metrics ("pairs").
         shipped_dir: pathlib.Path of `saved_models/<name>`, or None.
         shipped_models: names of the shipped model directories; default_model: the default.
+        shipped_model_help: what --help adds to the default when other options choose the shipped
+            model (`shipped_model_for`).
         presets: {architecture name: {size ("tiny", "small"): constructor arguments}}, plain data
             (the command line reads the names without importing Keras); `architecture(name)`
             gives the class.
@@ -74,6 +76,7 @@ class Task:
     shipped_dir = None
     shipped_models = ()
     default_model = None
+    shipped_model_help = ""
     presets = {}
     vocabulary_names = ()
     optional_vocabulary_names = ()
@@ -119,6 +122,11 @@ class Task:
         return ModelDirectory(path, self.vocabulary_names, self.optional_vocabulary_names)
 
     # --- data ------------------------------------------------------------------------------------
+
+    def shipped_model_for(self, args):
+        """The shipped model a command runs when --model is not given, decided once after parsing:
+        `default_model`, unless another option names the model (music's --style, dynamics' --system)."""
+        return self.default_model
 
     def data_source(self, args, config):
         """The data `train`, `eval` and `pack` read: `args.data`, or what it means when not given

@@ -129,8 +129,9 @@ class DynamicsTask(Task):
     export_help = "write a SavedModel: an observed window and a horizon in, the forecast out"
     example_noun = "sequences"
     shipped_dir = SHIPPED
-    shipped_models = ("lorenz-lstm", "lorenz-gru")
+    shipped_models = ("lorenz-lstm", "lorenz-gru", "henon-lstm", "lotka-volterra-lstm")
     default_model = "lorenz-lstm"
+    shipped_model_help = "; --system henon: henon-lstm, --system lotka-volterra: lotka-volterra-lstm"
     presets = PRESETS
     vocabulary_names = ()
     input_name = "window"
@@ -292,6 +293,11 @@ class DynamicsTask(Task):
 
         names, _ = load_series_csv(args.data)
         return {"system": None, "variables": names, "dt": None, "lyapunov_exponent": None}
+
+    def shipped_model_for(self, args):
+        """--system names the shipped LSTM of that system (forecast's `args.system`, eval's `args.data`)."""
+        system = getattr(args, "system", None) or getattr(args, "data", None)
+        return f"{system}-lstm" if f"{system}-lstm" in self.shipped_models else self.default_model
 
     def data_source(self, args, config):
         """`eval` with neither --system nor --data: the model's own system."""

@@ -169,6 +169,14 @@ def test_dynamics_forecasts_against_the_truth(client):
     assert answer["plot"].startswith("data:image/png;base64,")
 
 
+@pytest.mark.parametrize("model, system, variables", [("henon-lstm", "Henon map", ["x", "y"]),
+                                                      ("lotka-volterra-lstm", "Lotka-Volterra", ["prey", "predators"])])
+def test_the_choice_of_system_is_the_choice_of_its_forecaster(client, model, system, variables):
+    answer = answer_of(client.post("/api/dynamics", json={"steps": 200, "seed": 1, "model": model}))
+    assert answer["model"] == model and answer["system"] == system and answer["variables"] == variables
+    assert 0 < answer["valid_prediction_steps"] <= 200
+
+
 # --- bad input: a message and a 4xx, and the next request is answered ---------------------------
 
 FORTY_MEGABYTES = b"\xff" * (40 * 2**20)

@@ -198,6 +198,7 @@ def test_music_shows_the_piano_roll_and_a_player_or_a_note(browser, page, tmp_pa
 
 def test_dynamics_shows_the_forecast_and_the_valid_prediction_time(browser, page, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     section = page("dynamics")
     fill(section, "steps", 600)
@@ -205,6 +206,10 @@ def test_dynamics_shows_the_forecast_and_the_valid_prediction_time(browser, page
     assert loaded_image(browser, section.find_element(By.CSS_SELECTOR, "img.plot")) > 0
     assert "Lyapunov times" in section.find_element(By.CSS_SELECTOR, ".output").text
     screenshot(browser, tmp_path, "dynamics")
+    Select(section.find_element(By.NAME, "model")).select_by_value("henon-lstm")  # another system
+    fill(section, "steps", 60)
+    submit_and_wait(browser, section)
+    assert "Henon map, 60 steps" in section.find_element(By.CSS_SELECTOR, ".output").text
 
 
 def test_bad_input_is_a_message_on_the_page_and_the_next_input_works(browser, page, tmp_path):
