@@ -31,8 +31,15 @@ MIN_CAPTION_WORDS = 2
 FEW_BATCHES = 4  # up to this many batches, no graph optimisation: a fast start (see ModelDirectory.load_serving)
 
 
-def caption_files(directory, inputs, args, batch_size):
-    """Captions every image that `inputs` (paths of files or folders) names; returns the exit status."""
+def caption_files(directory, inputs, batch_size, beam=None, attention=None, as_json=False):
+    """Captions every image that `inputs` (paths of files or folders) names; returns the exit status.
+
+    Args:
+        directory: the model's `ModelDirectory`. batch_size: images per SavedModel call.
+        beam: the beam size, or None for the model's own. attention: a PNG path (numbered per
+            image when there are several) for each caption's attention, or None.
+        as_json: print a list of records instead of the captions.
+    """
     config = directory.config()
     spec = ENCODERS[config.get("arguments", {}).get("encoder", "mobilenet_v2")]
     files, records = [], []  # records: an error per unusable input, then one per image, in order
@@ -45,12 +52,12 @@ def caption_files(directory, inputs, args, batch_size):
             _error(error)
             records.append({"image": path, "error": str(error)})
     if not files:
-        if args.json:
+        if as_json:
             print_json(records)
         return EXIT_USER_ERROR
     import tensorflow as tf
 
-    beam = tf.constant(args.beam or config.get("beam_size", DEFAULT_BEAM_SIZE), tf.int32)
+    beam_size = tf.constant(beam or config.get("beam_size", DEFAULT_BEAM_SIZE), tf.int32)
     signature = None  # loaded with the first readable image: bad files alone are answered at once
     several = len(files) + len(records) > 1
     progress, unwritten = None, 0
@@ -63,7 +70,7 @@ def caption_files(directory, inputs, args, batch_size):
         loaded, chunk_records = {}, {}
         for index, path in enumerate(chunk, start):
             try:
-                loaded[index] = read_image(path, spec.image_size, keep_display=bool(args.attention))
+                loaded[index] = read_image(path, spec.image_size, keep_display=bool(attention))
             except ImageError as error:
                 _error(error, progress)
                 chunk_records[index] = {"image": path, "error": str(error)}
@@ -72,7 +79,7 @@ def caption_files(directory, inputs, args, batch_size):
                 serving = directory.load_serving(optimize=len(files) > FEW_BATCHES * batch_size)
                 signature = serving.signatures["generate_with_beam"]
             outputs = signature(image_bytes=tf.constant([png_bytes(image.model_input) for image in loaded.values()]),
-                                beam_size=beam)
+                                beam_size=beam_size)
             outputs = {name: value.numpy() for name, value in outputs.items()}
             for row, (index, image) in enumerate(loaded.items()):
                 record = chunk_records[index] = _record(files[index], outputs, row, spec)
@@ -80,11 +87,11 @@ def caption_files(directory, inputs, args, batch_size):
                 if doubt:  # a caption is printed all the same, but not passed off as one that means much
                     record["warning"] = doubt
                     _warn(f"{files[index]}: {doubt}", progress)
-                if not args.json:
+                if not as_json:
                     print(f"{record['image']}\t{record['caption']}" if several else record["caption"], flush=True)
-                if args.attention:
+                if attention:
                     try:
-                        _plot(image, record, outputs["attention"][row], spec.grid, args.attention, index, len(files))
+                        _plot(image, record, outputs["attention"][row], spec.grid, attention, index, len(files))
                     except OutputFileError as error:  # the caption is printed; the next images go on
                         _error(error, progress)
                         unwritten += 1
@@ -93,7 +100,7 @@ def caption_files(directory, inputs, args, batch_size):
             progress.update(len(chunk))
     if progress:
         progress.close()
-    if args.json:
+    if as_json:
         print_json(records)
     captioned = sum("caption" in record for record in records)
     if not captioned:

@@ -12,6 +12,7 @@ every image; `evaluation_split` gives `eval` the images themselves, which it cap
 SavedModel as a user would.
 """
 
+import dataclasses
 import sys
 from typing import NamedTuple
 
@@ -25,6 +26,26 @@ STAMP_SCENES = "stamp-scenes"
 TFDS = "tfds"
 SCENE_SEED = 0
 TFDS_SPLITS = {"train": "train", "validation": "val", "test": "test"}
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptionSource:
+    """What `--data` names, with the options that go with it.
+
+    Attributes:
+        data: "stamp-scenes" (or "bundled"), "flickr8k", "tfds", a Flickr8k-style folder or a COCO json.
+        scenes: StampScenes per split; validation_scenes: train's validation split, when it differs.
+        image_dir: a COCO json's (or Flickr8k's) image folder, when not beside it.
+        data_dir: tfds: the TFDS data directory.
+        max_images: the first images of each split only, or None for all.
+    """
+
+    data: str
+    scenes: int = 500
+    validation_scenes: int = None
+    image_dir: str = None
+    data_dir: str = None
+    max_images: int = None
 
 
 class TrainingSplit(NamedTuple):
@@ -61,33 +82,33 @@ def is_stamp_scenes(data):
     return data in (STAMP_SCENES, "bundled")
 
 
-def scene_count(args, split):
-    """How many StampScenes a split has: --scenes for train and eval, --validation-scenes for validation."""
-    return args.validation_scenes if split == "validation" and args.command == "train" else args.scenes
+def scene_count(source, split):
+    """How many StampScenes a split has: --scenes, or train's --validation-scenes for its validation split."""
+    return source.validation_scenes if split == "validation" and source.validation_scenes else source.scenes
 
 
-def training_split(args, split, encoder_name, fine_tune_blocks, cache):
-    """The cached grids of one split of --data (computed on the first run), as a `TrainingSplit`."""
+def training_split(source, split, encoder_name, fine_tune_blocks, cache):
+    """The cached grids of one split of a `CaptionSource` (computed on the first run), as a `TrainingSplit`."""
     from apps.caption.encoder import ENCODERS, build_encoder, cached_grid_shape, weights_signature
     from apps.caption.features import load_or_compute
 
     size = ENCODERS[encoder_name].image_size
-    key = {"source": _source_key(args), "source_name": _source_name(args.data), "split": split,
+    key = {"source": _source_key(source), "source_name": _source_name(source.data), "split": split,
            "encoder": encoder_name, "cut": fine_tune_blocks, "weights": weights_signature(encoder_name),
            "image_size": size}
-    if is_stamp_scenes(args.data):
-        key["count"] = scene_count(args, split)
+    if is_stamp_scenes(source.data):
+        key["count"] = scene_count(source, split)
         count, items = key["count"], lambda: _scene_items(split, key["count"], size)
-    elif args.data == TFDS:
-        data = _tfds(args, split)
+    elif source.data == TFDS:
+        data = _tfds(source, split)
         key["count"] = count = int(data.cardinality())
         items = lambda: ((image, {"key": k, "captions": c}) for k, image, c in _tfds_rows(data, split, size))  # noqa: E731
     else:
-        pairs = _grouped(args, split)
+        pairs = _grouped(source, split)
         key["count"] = count = len(pairs)
         items = lambda: _file_items(pairs, size)  # noqa: E731
     if not count:
-        raise UserError(f"{args.data}: the {split} split has no images")
+        raise UserError(f"{source.data}: the {split} split has no images")
     encoder = []  # built on a cache miss only: loading MobileNetV2 takes a second
 
     def encode(images):
@@ -98,23 +119,23 @@ def training_split(args, split, encoder_name, fine_tune_blocks, cache):
     grid_shape = cached_grid_shape(encoder_name, fine_tune_blocks)
     grids, records = load_or_compute(cache, key, items, count, encode, grid_shape, progress=f"{split} features")
     if not records:
-        raise UserError(f"{args.data}: no readable image in the {split} split")
+        raise UserError(f"{source.data}: no readable image in the {split} split")
     return TrainingSplit(grids, [r["key"] for r in records], [r["captions"] for r in records])
 
 
-def evaluation_split(args, split, image_size):
-    """The held-out images of one split of --data, as `Example`s."""
+def evaluation_split(source, split, image_size):
+    """The held-out images of one split of a `CaptionSource`, as `Example`s."""
     from datasets.captions import STAMPS_HELD_OUT, iter_stamp_scenes
 
-    if is_stamp_scenes(args.data):
-        scenes = iter_stamp_scenes(split, args.scenes, seed=SCENE_SEED, image_size=image_size)
+    if is_stamp_scenes(source.data):
+        scenes = iter_stamp_scenes(split, source.scenes, seed=SCENE_SEED, image_size=image_size)
         return [Example(s.key, s.image, [s.caption], [tuple(b) for b in s.boxes]) for s in scenes]
     if split == STAMPS_HELD_OUT:
-        raise UserError(f"--split {STAMPS_HELD_OUT} is a StampScenes split; {args.data} has train, validation, test")
-    if args.data == TFDS:
-        rows = _tfds_rows(_tfds(args, split), split, image_size)
+        raise UserError(f"--split {STAMPS_HELD_OUT} is a StampScenes split; {source.data} has train, validation, test")
+    if source.data == TFDS:
+        rows = _tfds_rows(_tfds(source, split), split, image_size)
         return [Example(key, image, captions, None) for key, image, captions in rows]
-    return [Example(image, image, captions, None) for image, captions in _grouped(args, split)]
+    return [Example(image, image, captions, None) for image, captions in _grouped(source, split)]
 
 
 def _scene_items(split, count, size):
@@ -139,27 +160,27 @@ def _file_items(pairs, size):
         print(f"warning: {skipped} unreadable images skipped", file=sys.stderr)
 
 
-def _grouped(args, split):
+def _grouped(source, split):
     """[(image path, [captions])] of a Flickr8k folder or a COCO json, in source order (--max-images first)."""
     from datasets.captions import load_captions
 
     try:
-        pairs = load_captions(args.data, split, image_dir=getattr(args, "image_dir", None))
+        pairs = load_captions(source.data, split, image_dir=source.image_dir)
     except ValueError as error:
         raise UserError(str(error)) from None
     grouped = {}
     for image, caption in pairs:
         grouped.setdefault(image, []).append(caption)
-    limit = getattr(args, "max_images", None)
+    limit = source.max_images
     return list(grouped.items())[:limit]
 
 
-def _tfds(args, split):
+def _tfds(source, split):
     """A prepared TFDS coco_captions split (the first --max-images), as a tf.data.Dataset."""
     from datasets.captions import coco_captions_dataset
 
-    data = coco_captions_dataset(TFDS_SPLITS[split], data_dir=getattr(args, "data_dir", None))
-    limit = getattr(args, "max_images", None)
+    data = coco_captions_dataset(TFDS_SPLITS[split], data_dir=source.data_dir)
+    limit = source.max_images
     return data.take(limit) if limit else data
 
 
@@ -170,23 +191,23 @@ def _tfds_rows(data, split, size):
                [c.decode("utf-8") for c in captions])
 
 
-def _source_key(args):
+def _source_key(source):
     """What identifies the data of --data for the feature cache."""
     import os
 
-    if is_stamp_scenes(args.data):
+    if is_stamp_scenes(source.data):
         return {"kind": STAMP_SCENES, "seed": SCENE_SEED}
-    if args.data == TFDS:
-        return {"kind": TFDS, "data_dir": str(getattr(args, "data_dir", None)),
-                "limit": getattr(args, "max_images", None)}
-    path = os.path.abspath(args.data)
-    if args.data == FLICKR8K and not os.path.exists(path):
+    if source.data == TFDS:
+        return {"kind": TFDS, "data_dir": str(source.data_dir),
+                "limit": source.max_images}
+    path = os.path.abspath(source.data)
+    if source.data == FLICKR8K and not os.path.exists(path):
         from datasets.captions import flickr8k_folder
 
         path = str(flickr8k_folder())
     stamp = os.stat(path).st_mtime_ns if os.path.exists(path) else None
-    return {"kind": "files", "path": path, "modified": stamp, "image_dir": getattr(args, "image_dir", None),
-            "limit": getattr(args, "max_images", None)}
+    return {"kind": "files", "path": path, "modified": stamp, "image_dir": source.image_dir,
+            "limit": source.max_images}
 
 
 def _source_name(data):

@@ -21,8 +21,10 @@ from apps.caption.encoder import ENCODERS
 from apps.caption.images import ImageError, png_bytes, read_image
 
 
-def evaluate(directory, examples, args, batch_size):
-    """Metrics of the model of `directory` on `examples` (`apps.caption.data.Example`s)."""
+def evaluate(directory, examples, batch_size, beam, samples=0, plot=None, plot_images=0, plot_seed=0):
+    """Metrics of the model of `directory` on `examples` (`apps.caption.data.Example`s), greedy and
+    with a beam of `beam`; `samples` captions drawn at random (seeded by `plot_seed`) beside them,
+    and a picture of `plot_images` images' attention in `plot` (a PNG path) when given."""
     from apps.common.metrics import bleu_by_order
     from apps.common.serving import run_in_batches
 
@@ -44,11 +46,11 @@ def evaluate(directory, examples, args, batch_size):
     signature = directory.load_serving().signatures["generate_with_beam"]
     results = {"unreadable": unreadable} if unreadable else {}
     beam_rows = None
-    for beam in sorted({1, args.beam}):
-        label = "greedy" if beam == 1 else f"beam{beam}"
+    for size in sorted({1, beam}):
+        label = "greedy" if size == 1 else f"beam{size}"
         started = time.time()
         rows = run_in_batches(signature, encoded, batch_size, "image_bytes", progress=label,
-                              keep=("text", "tokens", "attention"), beam_size=beam)
+                              keep=("text", "tokens", "attention"), beam_size=size)
         seconds = round(time.time() - started, 1)
         hypotheses = [row["text"].decode("utf-8") for row in rows]
         scores = bleu_by_order(hypotheses, references)
@@ -63,10 +65,10 @@ def evaluate(directory, examples, args, batch_size):
             scores["attention_misses"] = metrics.breakdown(records, objects)
         results[label] = {**scores, "seconds": seconds}
         beam_rows = rows
-    if getattr(args, "samples", 0):
-        results["samples"] = _samples(kept, beam_rows, args.samples, args.plot_seed)
-    if args.plot:
-        _plot_random(kept, beam_rows, spec, args.plot, args.plot_images, args.plot_seed)
+    if samples:
+        results["samples"] = _samples(kept, beam_rows, samples, plot_seed)
+    if plot:
+        _plot_random(kept, beam_rows, spec, plot, plot_images, plot_seed)
     return results
 
 

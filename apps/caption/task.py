@@ -35,6 +35,14 @@ PRESETS = {
 }
 
 
+def caption_source(args):
+    """--data and the options that go with it, as `apps.caption.data` takes them."""
+    from apps.caption.data import CaptionSource
+
+    return CaptionSource(data=args.data, scenes=args.scenes, validation_scenes=getattr(args, "validation_scenes", None),
+                         image_dir=args.image_dir, data_dir=args.data_dir, max_images=args.max_images)
+
+
 class CaptionTask(Task):
     name = "caption"
     description = sys.modules["apps.caption"].__doc__
@@ -142,7 +150,7 @@ class CaptionTask(Task):
         # The directory the runner evaluates (--model-dir, else the shipped --model): its encoder's image size.
         config = Runner(self).model_directory(args).config()
         encoder = config.get("arguments", {}).get("encoder", "mobilenet_v2")
-        return data.evaluation_split(args, split, ENCODERS[encoder].image_size)
+        return data.evaluation_split(caption_source(args), split, ENCODERS[encoder].image_size)
 
     def load_split(self, args, split):
         """A split's cached CNN grids and captions."""
@@ -155,7 +163,7 @@ class CaptionTask(Task):
         except ValueError as error:
             raise UserError(f"--encoder {args.encoder} --fine-tune-blocks {args.fine_tune_blocks}: {error}") from None
         cache = args.feature_cache or default_cache_dir()
-        return data.training_split(args, split, args.encoder, args.fine_tune_blocks, cache)
+        return data.training_split(caption_source(args), split, args.encoder, args.fine_tune_blocks, cache)
 
     def build_vocabularies(self, train_examples, args):
         """Words of the training captions seen at least --min-count times, most frequent first."""
@@ -271,12 +279,14 @@ class CaptionTask(Task):
     def predict(self, runner, inputs, args):
         from apps.caption.captioning import caption_files
 
-        return caption_files(runner.model_directory(args), inputs, args, self.batch_size)
+        return caption_files(runner.model_directory(args), inputs, self.batch_size, beam=args.beam,
+                             attention=args.attention, as_json=args.json)
 
     def evaluate(self, runner, directory, examples, args):
         from apps.caption.evaluation import evaluate
 
-        return evaluate(directory, examples, args, self.batch_size)
+        return evaluate(directory, examples, self.batch_size, args.beam, samples=args.samples, plot=args.plot,
+                        plot_images=args.plot_images, plot_seed=args.plot_seed)
 
     def format_metrics(self, metrics):
         lines = []

@@ -14,7 +14,6 @@ A primer is note names only ("C4 E4 G4", "C4:1/2", "C3+G3+E4", "R"): the command
 import os
 import re
 import tempfile
-from types import SimpleNamespace
 
 from apps.explore.inputs import InputError
 from apps.explore.pictures import data_url, drawn
@@ -26,7 +25,7 @@ WAV_SAMPLE_RATE = 22050  # half the command line's: the page's sound travels ins
 
 
 def answer(models, fields, files):
-    from apps.music.composing import DEFAULT_BARS, compose_chorale, compose_melody
+    from apps.music.composing import DEFAULT_BARS, CompositionRequest, compose_chorale, compose_melody
     from apps.music.task import STYLES, style_of
 
     style = fields.choice("style", sorted(STYLES), "folk")
@@ -38,7 +37,7 @@ def answer(models, fields, files):
     if primer and not all(_PRIMER_ITEM.match(item) for item in primer.split()):
         raise InputError(f"primer: expected note names such as 'C4 E4 G4', 'C4:1/2', 'C3+G3+E4' or 'R', got {primer!r}")
     folk = style == "folk"  # a chorale's keys are drawn one by one: no key, top-k or top-p (as `compose`)
-    options = SimpleNamespace(
+    request = CompositionRequest(
         primer=primer,
         metre=fields.text("metre", 1, required=False, max_characters=8).strip() or None,
         key=(fields.text("key", 3, required=False, max_characters=20).strip() or None) if folk else None,
@@ -49,20 +48,20 @@ def answer(models, fields, files):
     )
     bars = fields.integer("bars", DEFAULT_BARS[style], 1, PAGE_MAX_BARS)
     compose = compose_melody if style == "folk" else compose_chorale
-    piece = compose(loaded, options, bars)
+    piece = compose(loaded, request, bars)
     return {"model": loaded.name, "style": style, "key": piece.tonality, "metre": piece.metre,
             "notes": len(piece.timed), "bars": bars, "text": piece.text,
             "score": round(float(piece.extra.get("score", 0.0)), 4),
-            "roll": drawn(lambda path: roll_picture(piece, options, path)), **sound(piece)}
+            "roll": drawn(lambda path: roll_picture(piece, request, path)), **sound(piece)}
 
 
-def roll_picture(piece, options, path):
+def roll_picture(piece, request, path):
     from apps.music.plots import plot_piano_roll
     from apps.music.roll import VOICES
 
     names = None if piece.style == "folk" else [voice.capitalize() for voice in VOICES]
-    title = f"{piece.style}, {piece.tonality or 'no key'}, {piece.metre}, seed {options.seed}, " \
-            f"temperature {options.temperature:g}"
+    title = f"{piece.style}, {piece.tonality or 'no key'}, {piece.metre}, seed {request.seed}, " \
+            f"temperature {request.temperature:g}"
     plot_piano_roll(piece.timed, path, title=title, bar_lines=piece.bar_lines, primer_end=piece.primer_end,
                     voice_names=names)
 

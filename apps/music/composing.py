@@ -8,6 +8,7 @@
 Every problem with what the user asked for is a one-line `UserError` raised before the model runs.
 """
 
+import dataclasses
 import os
 import sys
 
@@ -24,6 +25,27 @@ MAX_FRAMES = MAX_BARS * 32  # chorale frames per call: 64 bars of 4/4 even on a 
 DEFAULT_BARS = {"folk": 16, "chorale": 8}
 DEFAULT_METRE = "4/4"  # a chorale's, or a primer's when nothing names one
 PRIMER_DURATION = {"folk": "1/2", "chorale": "1"}  # quarter notes of a primer note written without one
+
+
+@dataclasses.dataclass(frozen=True)
+class CompositionRequest:
+    """What to compose, as `compose` and the explorer's page both ask it.
+
+    Attributes:
+        primer: note names ("C4 E4 G4", "C4:1/2", "C3+G3+E4", "R") or a MIDI file's path, or None.
+        metre: "6/8", or None (the primer's, else the model's choice; a chorale's default 4/4).
+        key: "G major" (folk only), or None.
+        temperature, top_k, top_p: the sampling (top-k and top-p for folk only; 0 and 1 turn them off).
+        seed: int, the sampler's seed.
+    """
+
+    primer: str = None
+    metre: str = None
+    key: str = None
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int = 0
 
 
 class Composition:
@@ -91,25 +113,26 @@ def check_metre(metre):
 # --- folk -------------------------------------------------------------------------------------------
 
 
-def compose_melody(directory, args, bars):
-    """A folk melody: context and primer as tokens, the continuation from the SavedModel."""
+def compose_melody(directory, request, bars):
+    """A folk melody of `bars` bars for a `CompositionRequest`: context and primer as tokens, the
+    continuation from the SavedModel."""
     vocabulary = directory.vocabulary(VOCABULARY)
     known = set(vocabulary)
     # The context tokens the model knows, most common first; "?" (none stated) is no choice.
     metres = [t[7:-1] for t in vocabulary if t.startswith("<metre:") and t != "<metre:?>"]
     modes = [t[6:-1] for t in vocabulary if t.startswith("<mode:") and t[6:-1] in theory.MODES]
-    timed, primer_metre, primer_tonality = read_primer(args.primer, "folk")
-    metre = args.metre or primer_metre
+    timed, primer_metre, primer_tonality = read_primer(request.primer, "folk")
+    metre = request.metre or primer_metre
     if metre:
         check_metre(metre)
         if events.metre_token(metre) not in known:
-            where = "--metre" if args.metre else f"--primer {args.primer}: its metre"
+            where = "--metre" if request.metre else f"--primer {request.primer}: its metre"
             raise UserError(f"{where} {metre} is not one the model knows ({', '.join(metres) or 'none'}): "
                             "give --metre")
-    if (args.key or timed is not None) and not metre:
+    if (request.key or timed is not None) and not metre:
         # The context comes in a fixed order, metre first: a key or a primer needs one.
         if not metres:
-            raise UserError(f"{'--key' if args.key else '--primer'}: the model of {directory.path} knows no time "
+            raise UserError(f"{'--key' if request.key else '--primer'}: the model of {directory.path} knows no time "
                             "signature to write it in (its tunes state none): compose without one")
         metre = metres[0]
     primer_tokens = []
@@ -121,13 +144,13 @@ def compose_melody(directory, args, bars):
         primer_tokens = [_known_note(token, vocabulary, known) for token in
                          events.melody_tokens(line, bar_times, close=False)]
     tonic = mode = None
-    if args.key:
+    if request.key:
         try:
-            tonic, mode = theory.parse_tonality(args.key)
+            tonic, mode = theory.parse_tonality(request.key)
         except ValueError as error:
             raise UserError(f"--key: {error}") from None
         if mode not in modes:
-            raise UserError(f"--key {args.key}: the model knows the modes "
+            raise UserError(f"--key {request.key}: the model knows the modes "
                             f"{', '.join(modes) or 'none (its tunes state none)'}")
     elif timed is not None and modes:  # without a mode the model knows, it picks the key itself
         try:
@@ -145,8 +168,8 @@ def compose_melody(directory, args, bars):
 
     signature = directory.load_serving(optimize=False).signatures["sample"]
     [row] = run_in_batches(signature, [" ".join(context + primer_tokens)], 1, "primer",
-                           keep=("events", "score", "truncated"), temperature=float(args.temperature),
-                           top_k=args.top_k, top_p=float(args.top_p), seed=args.seed, bars=bars)
+                           keep=("events", "score", "truncated"), temperature=float(request.temperature),
+                           top_k=request.top_k, top_p=float(request.top_p), seed=request.seed, bars=bars)
     generated = row["events"].decode("utf-8").split()
     # A SavedModel exported before "truncated" existed: count the bar lines it wrote.
     written_bars = generated.count(events.BAR)
@@ -185,15 +208,15 @@ def _known_note(token, vocabulary, known):
 # --- chorale ----------------------------------------------------------------------------------------
 
 
-def compose_chorale(directory, args, bars):
+def compose_chorale(directory, request, bars):
     """A chorale: the primer as frames, the continuation drawn frame by frame in the SavedModel.
 
     The model draws the frames that complete the primer's last bar, then `bars` bars, so the
     bar lines (counted from the start) fall on bar starts.
     """
     frame = frame_of(directory.config())
-    timed, primer_metre, _ = read_primer(args.primer, "chorale")
-    metre = args.metre or primer_metre or DEFAULT_METRE
+    timed, primer_metre, _ = read_primer(request.primer, "chorale")
+    metre = request.metre or primer_metre or DEFAULT_METRE
     bar_length = check_metre(metre)
     frames_per_bar = bar_length / frame
     if abs(frames_per_bar - round(frames_per_bar)) > 1e-6:
@@ -226,8 +249,8 @@ def compose_chorale(directory, args, bars):
     signature = directory.load_serving(optimize=False).signatures["sample"]
     import tensorflow as tf
 
-    outputs = signature(primer=tf.constant([primer_text]), temperature=tf.constant(float(args.temperature)),
-                        seed=tf.constant(args.seed), frames=tf.constant(frames))
+    outputs = signature(primer=tf.constant([primer_text]), temperature=tf.constant(float(request.temperature)),
+                        seed=tf.constant(request.seed), frames=tf.constant(frames))
     roll = np.concatenate([primer_roll, outputs["roll"].numpy()[0]])
     timed = roll_voices(roll, frame)
     tonic, mode = theory.find_key(timed[:, 0], timed[:, 2]) if len(timed) else (0, "major")

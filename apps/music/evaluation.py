@@ -21,15 +21,21 @@ NGRAM_ORDERS = range(1, 9)  # the baseline's order is the best of these on the v
 PUBLISHED_JSB = {"LSTM": 8.45, "GRU": 8.43, "TCN": 8.10}
 
 
-def evaluate_melodies(task, runner, directory, pieces, args):
-    """Held-out NLL per event, the model's and the best n-gram's (order chosen on validation)."""
+def evaluate_melodies(directory, model, pieces, train_pieces, validation_pieces, tokens, samples=0):
+    """Held-out NLL per event, the model's and the best n-gram's (order chosen on validation).
+
+    Args:
+        directory: the model's `ModelDirectory`; model: its Keras model.
+        pieces: the held-out pieces scored; train_pieces, validation_pieces: the n-gram's
+            training pieces and those its order is chosen on.
+        tokens: piece -> its event tokens. samples: tunes composed for the music checks (0: none).
+    """
     vocabulary = directory.vocabulary(VOCABULARY)
-    ids = lambda some: [seq.tolist() for seq in event_ids(some, vocabulary, task.tokens)]
+    ids = lambda some: [seq.tolist() for seq in event_ids(some, vocabulary, tokens)]
     held_out = ids(pieces)
-    total, count = event_nll(runner.load_model(directory), held_out)
-    train_pieces = task.load_split(args, "train")
+    total, count = event_nll(model, held_out)
     ngram = NGramModel(max(NGRAM_ORDERS), len(vocabulary)).fit(ids(train_pieces))
-    validation = held_out if args.split == "validation" else ids(task.load_split(args, "validation"))
+    validation = held_out if validation_pieces is pieces else ids(validation_pieces)
     on_validation = {n: ratio(*ngram.nll(validation, events.CONTEXT_LENGTH, order=n)) for n in NGRAM_ORDERS}
     best = min(on_validation, key=on_validation.get)
     on_split = {n: ngram.nll(held_out, events.CONTEXT_LENGTH, order=n) for n in NGRAM_ORDERS}
@@ -41,8 +47,8 @@ def evaluate_melodies(task, runner, directory, pieces, args):
                          "smoothing": "interpolated Witten-Bell"},
                "margin": round(ngram_nll - nll, 4),
                "unknown_events": int(sum(i == UNKNOWN_ID for seq in held_out for i in seq))}
-    if args.samples:
-        metrics["music_checks"] = checks.melody_checks(directory, train_pieces, args.samples, DEFAULT_BARS["folk"])
+    if samples:
+        metrics["music_checks"] = checks.melody_checks(directory, train_pieces, samples, DEFAULT_BARS["folk"])
     return metrics
 
 
@@ -80,11 +86,11 @@ def roll_logits(model, roll):
     return ops.convert_to_numpy(model(inputs, training=False))[0]
 
 
-def evaluate_chorales(task, runner, directory, pieces, args):
-    """Frame NLL by the JSB protocol, next to per-key baselines and the published figures."""
+def evaluate_chorales(directory, model, pieces, train_pieces, samples=0):
+    """Frame NLL by the JSB protocol, next to per-key baselines (fitted on `train_pieces`) and the
+    published figures; `samples` chorales composed for the music checks (0: none)."""
     frame = frame_of(directory.config())
     rolls = [piece_roll(p, frame) for p in pieces]
-    model = runner.load_model(directory)
     total = with_first = 0.0
     frames = 0
     for roll in rolls:
@@ -92,7 +98,7 @@ def evaluate_chorales(task, runner, directory, pieces, args):
         total += float(per_frame[1:].sum())  # the protocol scores every frame after the first
         with_first += float(per_frame.sum())
         frames += len(roll) - 1
-    train_rolls = [piece_roll(p, frame) for p in task.load_split(args, "train")]
+    train_rolls = [piece_roll(p, frame) for p in train_pieces]
     baselines = {}
     for baseline in (KeyMarginal(), KeyMarkov()):
         baselines[baseline.name] = round(ratio(*baseline.fit(train_rolls).nll(rolls, skip=1)), 4)
@@ -101,7 +107,7 @@ def evaluate_chorales(task, runner, directory, pieces, args):
                "baselines": baselines, "published_jsb": PUBLISHED_JSB,
                "note": f"our split of music21's chorales (four-part only) on {frame_name(frame)} frames, not the JSB "
                        "benchmark's split; the published figures' frames need not be ours: compare with care"}
-    if args.samples:
-        metrics["music_checks"] = checks.chorale_checks(directory, args.samples, DEFAULT_BARS["chorale"], frame,
+    if samples:
+        metrics["music_checks"] = checks.chorale_checks(directory, samples, DEFAULT_BARS["chorale"], frame,
                                                         train_rolls)
     return metrics

@@ -18,9 +18,16 @@ from apps.music.roll import VOICES
 TEMPO = {"folk": 112, "chorale": 72}  # quarter notes per minute in the MIDI file
 
 
-def write_outputs(piece, args):
+def write_outputs(piece, request, out=None, wav=None, soundfont=None, roll=None, as_json=False):
     """MIDI, WAV, piano roll and the printed summary of a `composing.Composition`; returns the exit
-    status: 1 when a file could not be written (one `error:` line each, after what was printed)."""
+    status: 1 when a file could not be written (one `error:` line each, after what was printed).
+
+    Args:
+        piece: the `Composition`; request: the `CompositionRequest` that made it (for the roll's title).
+        out, wav, roll: paths of the MIDI file, the WAV (rendered with `soundfont`, default Debian's)
+            and the piano-roll PNG, or None.
+        as_json: print the piece as JSON on stdout instead of its text.
+    """
     from apps.common.output_files import OutputFileError, write_file
     from apps.music.midi import CHOIR, VIOLIN, write_midi
 
@@ -38,36 +45,36 @@ def write_outputs(piece, args):
 
     with tempfile.TemporaryDirectory() as scratch:
         midi_path = os.path.join(scratch, "piece.mid")  # the WAV is rendered from this copy
-        if args.out or args.wav:
+        if out or wav:
             write_midi(piece.timed, midi_path, piece.parts, piece.metre, piece.tonality, TEMPO[piece.style], program,
                        names)
-        if args.out:
-            attempt(lambda: write_file(args.out, lambda temporary: shutil.copyfile(midi_path, temporary)),
-                    f"MIDI written to {args.out}")
-        if args.wav:
+        if out:
+            attempt(lambda: write_file(out, lambda temporary: shutil.copyfile(midi_path, temporary)),
+                    f"MIDI written to {out}")
+        if wav:
             from apps.music.midi import AudioUnavailable, render_wav
 
             try:
                 def render(temporary):
-                    render_wav(midi_path, temporary, args.soundfont)
+                    render_wav(midi_path, temporary, soundfont)
 
-                attempt(lambda: write_file(args.wav, render), f"audio written to {args.wav}")
+                attempt(lambda: write_file(wav, render), f"audio written to {wav}")
             except AudioUnavailable as error:
                 raise UserError(str(error)) from None
-    if args.roll:
+    if roll:
         from apps.music.plots import plot_piano_roll
 
-        title = f"{piece.style}, {piece.tonality or 'no key'}, {piece.metre}, seed {args.seed}, " \
-                f"temperature {args.temperature:g}"
-        attempt(lambda: plot_piano_roll(piece.timed, args.roll, title=title, bar_lines=piece.bar_lines,
+        title = f"{piece.style}, {piece.tonality or 'no key'}, {piece.metre}, seed {request.seed}, " \
+                f"temperature {request.temperature:g}"
+        attempt(lambda: plot_piano_roll(piece.timed, roll, title=title, bar_lines=piece.bar_lines,
                                         primer_end=piece.primer_end, voice_names=names),
-                f"piano roll drawn in {args.roll}")
+                f"piano roll drawn in {roll}")
     for line in written:
         print(line, file=sys.stderr)
     summary = {"style": piece.style, "key": piece.tonality, "metre": piece.metre, "notes": len(piece.timed),
                "parts": piece.parts, "quarter_notes": float(np.max(piece.timed[:, 1] + piece.timed[:, 2]))
                if len(piece.timed) else 0.0, **piece.extra}
-    if args.json:
+    if as_json:
         print(json.dumps({**summary, "text": piece.text,
                           "timed_notes": [[int(p), round(o, 4), round(d, 4), int(v)] for p, o, d, v in piece.timed]}))
     else:

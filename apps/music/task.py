@@ -67,6 +67,7 @@ class MusicTask(Task):
     shipped_dir = SHIPPED
     shipped_models = tuple(STYLES.values())
     default_model = "folk-lstm"
+    shipped_model_help = "; compose --style chorale: chorale-lstm"
     presets = PRESETS
     vocabulary_names = (VOCABULARY,)  # event tokens (folk) or the roll's key names (chorale)
     decoding = None  # compose adds its own sampling options: --length counts bars
@@ -142,6 +143,10 @@ class MusicTask(Task):
                 raise UserError(f"{args.model_dir}/config.json names an unknown architecture: {architecture!r}")
             return architecture
         return args.model
+
+    def shipped_model_for(self, args):
+        """compose --style names the shipped model of that style."""
+        return STYLES[args.style] if getattr(args, "style", None) else self.default_model
 
     def data_source(self, args, config):
         """Without --data: for `eval`, the model's training data; else the style's corpus."""
@@ -256,14 +261,12 @@ class MusicTask(Task):
 
     def predict(self, runner, inputs, args):
         """compose: the primer and the context checked, sampled in the SavedModel, then written out."""
-        from apps.music.composing import compose_chorale, compose_melody
+        from apps.music.composing import CompositionRequest, compose_chorale, compose_melody
         from apps.music.outputs import write_outputs
 
         if inputs:
             raise UserError(f"compose takes no positional arguments (got {' '.join(inputs)!r}): give what to "
                             "continue with --primer")
-        if args.style and not args.model_dir:  # --style names the shipped model of that style
-            args = argparse.Namespace(**{**vars(args), "model": STYLES[args.style]})
         directory = runner.model_directory(args)
         architecture = directory.config().get("architecture")
         style = style_of(architecture)
@@ -284,14 +287,19 @@ class MusicTask(Task):
                 raise UserError(str(error)) from None
         bars = args.length or DEFAULT_BARS[style]
         compose = compose_melody if style == "folk" else compose_chorale
-        return write_outputs(compose(directory, args, bars), args)
+        request = CompositionRequest(primer=args.primer, metre=args.metre, key=args.key, temperature=args.temperature,
+                                     top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+        return write_outputs(compose(directory, request, bars), request, out=args.out, wav=args.wav,
+                             soundfont=args.soundfont, roll=args.roll, as_json=args.json)
 
     def evaluate(self, runner, directory, pieces, args):
         from apps.music.evaluation import evaluate_chorales, evaluate_melodies
 
+        model, train = runner.load_model(directory), self.load_split(args, "train")
         if style_of(directory.config().get("architecture")) == "chorale":
-            return evaluate_chorales(self, runner, directory, pieces, args)
-        return evaluate_melodies(self, runner, directory, pieces, args)
+            return evaluate_chorales(directory, model, pieces, train, samples=args.samples)
+        validation = pieces if args.split == "validation" else self.load_split(args, "validation")
+        return evaluate_melodies(directory, model, pieces, train, validation, self.tokens, samples=args.samples)
 
     def format_metrics(self, metrics):
         if "frame_nll" in metrics:

@@ -4,7 +4,6 @@ import io
 import json
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -151,8 +150,8 @@ def test_cached_mobilenet_features_equal_freshly_computed_ones(tmp_path):
     from apps.caption.encoder import build_encoder
     from datasets.captions import stamp_scenes
 
-    args = SimpleNamespace(data="stamp-scenes", command="train", scenes=3, validation_scenes=3)
-    first = data.training_split(args, "train", "mobilenet_v2", 0, tmp_path)
+    source = data.CaptionSource(data="stamp-scenes", scenes=3, validation_scenes=3)
+    first = data.training_split(source, "train", "mobilenet_v2", 0, tmp_path)
     assert first.grids.shape == (3, 7, 7, 1280) and first.grids.dtype == np.float16
     fresh = build_encoder("mobilenet_v2")(np.stack([s.image for s in stamp_scenes("train", 3)]).astype("float32"))
     np.testing.assert_allclose(first.grids.astype("float32"), fresh, rtol=2e-3, atol=2e-3)
@@ -163,7 +162,7 @@ def test_cached_mobilenet_features_equal_freshly_computed_ones(tmp_path):
 
     original, encoder.build_encoder = encoder.build_encoder, None  # any use would fail
     try:
-        again = data.training_split(args, "train", "mobilenet_v2", 0, tmp_path)
+        again = data.training_split(source, "train", "mobilenet_v2", 0, tmp_path)
     finally:
         encoder.build_encoder = original
     np.testing.assert_array_equal(again.grids, first.grids)
@@ -183,8 +182,8 @@ def test_a_flickr_style_folder_is_read_grouped_by_image_and_a_bad_image_skipped(
     (folder / "Images" / "broken.jpg").write_text("not a jpeg")
     rows += ["broken.jpg,a broken image"]
     (folder / "captions.txt").write_text("\n".join(rows) + "\n")
-    args = SimpleNamespace(data=str(folder), command="train", max_images=None, image_dir=None)
-    train = data.training_split(args, "train", "tiny", 0, tmp_path / "cache")
+    source = data.CaptionSource(data=str(folder))
+    train = data.training_split(source, "train", "tiny", 0, tmp_path / "cache")
     expected = [str(folder / "Images" / f"{i}.jpg") for i in range(12) if split_of(f"image:{i}.jpg") == "train"]
     assert split_of("image:broken.jpg") == "train" and train.keys == expected  # the broken one skipped
     assert all(len(captions) == 2 for captions in train.captions) and train.grids.shape == (len(expected), 4, 4, 16)
@@ -195,10 +194,10 @@ def test_held_out_stamp_scenes_carry_boxes_and_other_sources_have_no_new_stamps_
     from apps.caption import data
     from apps.common.cli import UserError
 
-    examples = data.evaluation_split(SimpleNamespace(data="stamp-scenes", scenes=2), "new_stamps", 64)
+    examples = data.evaluation_split(data.CaptionSource(data="stamp-scenes", scenes=2), "new_stamps", 64)
     assert len(examples) == 2 and all(e.boxes and e.image.shape == (64, 64, 3) for e in examples)
     with pytest.raises(UserError, match="new_stamps"):
-        data.evaluation_split(SimpleNamespace(data="/some/folder", scenes=2), "new_stamps", 64)
+        data.evaluation_split(data.CaptionSource(data="/some/folder", scenes=2), "new_stamps", 64)
 
 
 # --- images people bring -------------------------------------------------------------------------
@@ -370,7 +369,7 @@ def test_eval_reports_bleu_greedy_and_beam_and_attention_in_boxes(trained, tmp_p
                  "--plot", str(plot), "--plot-images", "2"]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["images"] == 6 and metrics["split"] == "test"
-    scenes = data.evaluation_split(SimpleNamespace(data="stamp-scenes", scenes=6), "test",
+    scenes = data.evaluation_split(data.CaptionSource(data="stamp-scenes", scenes=6), "test",
                                    ENCODERS["tiny"].image_size)
     assert len(scored) == 2  # greedy, then beam 2
     for label, (hypotheses, references, scores) in zip(("greedy", "beam2"), scored, strict=True):

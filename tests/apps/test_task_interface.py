@@ -68,3 +68,32 @@ def test_the_data_source_is_resolved_on_a_copy():
     args = argparse.Namespace(data=None, command="eval")
     resolved = Runner(Defaulting()).with_data_source(args, {"training": {"data": "corpus"}})
     assert resolved.data == "corpus" and resolved.command == "eval" and args.data is None
+
+
+# The parsed command line stops at the edge: the runner, the portable trainer, and each app's
+# task.py (where the app declares its options and reads them back). Everything below takes named values.
+EDGE = {"task.py", "runner.py", "portable_training.py", "cli.py", "__main__.py"}
+
+
+def test_the_parsed_command_line_stops_at_each_app_task():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "apps"
+    inward = [path for path in root.rglob("*.py") if path.name not in EDGE]
+    assert len(inward) > 40  # the walk found the apps' modules
+    for path in inward:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+                names = [a.arg for a in node.args.args + node.args.kwonlyargs]
+                assert "args" not in names, f"{path.relative_to(root)}: {getattr(node, 'name', 'lambda')} takes args"
+            if isinstance(node, ast.Name) and node.id in ("Namespace", "SimpleNamespace"):
+                raise AssertionError(f"{path.relative_to(root)} builds a stand-in for the command line")
+
+
+def test_compose_takes_a_request_the_page_builds_the_same_way():
+    from apps.music.composing import CompositionRequest
+
+    request = CompositionRequest(primer="C4 E4 G4", temperature=0.5, seed=3)
+    assert (request.metre, request.key, request.top_k, request.top_p) == (None, None, 0, 1.0)
+    with pytest.raises(AttributeError):
+        request.seed = 4  # frozen: nothing downstream can rewrite what was asked
