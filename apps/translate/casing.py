@@ -180,6 +180,64 @@ def copy_unknown_words(unknown_id, source_tokens="source_tokens", glossary=None)
     return rewrite
 
 
+def give_back_names(unknown_id, source_vectorizer, source_tokens="source_tokens", glossary=None):
+    """A `SequenceServer` `rewrite_tokens`: names and numbers the model put in place of the
+    source's own, given back.
+
+    A model that has seen few names learns the frequent ones as words, and writes them where
+    another name stood: "I went to Kobe by train." -> "... à Boston ...", "I am 24 years old." ->
+    "... 7 ans". An output number, or an output name that English writes the same way (its
+    lower-case form is in the source vocabulary: "Boston", "Mary", "Tom"; not "Londres",
+    "Seigneur"), that is nowhere in the source, becomes the source word the decoder attended to
+    most at that step, when that word is itself a number or a name (`copyable_source_words`):
+    a number for a number, a name for a name (translated by the glossary where it has an entry
+    for names, as a copied unknown word is). A capital opening the output says nothing, and is
+    left alone.
+
+    Args:
+        unknown_id: the target vocabulary's [UNK] id (a copied word is not rewritten again).
+        source_vectorizer: the server's source `TextVectorization`, which says whether English
+            has a word (no table of its own: the SavedModel's variables stay as they were).
+        source_tokens: the passthrough entry with the (B, S) source tokens, as typed.
+        glossary: a `Glossary` or None.
+    """
+    import tensorflow as tf
+
+    def in_source_vocabulary(words):
+        ids = source_vectorizer(tf.reshape(words, [-1]))  # (B * L, T): one token per word, padded
+        first = tf.pad(ids, [[0, 0], [0, 1]])[:, 0]
+        return tf.reshape(first > 1, tf.shape(words))  # 0 padding, 1 [UNK]
+
+    def rewrite(ids, tokens, outputs, passthrough):
+        source = passthrough[source_tokens]  # (B, S) as typed
+        width = tf.shape(source)[1]
+        aligned = tf.argmax(outputs["attention"][:, :, :width], axis=-1, output_type=tf.int32)  # (B, L)
+        attended = tf.gather(source, aligned, batch_dims=1)
+        digits = r".*\pN.*"
+        source_number = tf.strings.regex_full_match(source, digits)
+        source_name = english_names(source) & ~source_number
+        previous = tf.pad(tokens[:, :-1], [[0, 0], [1, 0]])
+        opens = tf.reduce_any(tf.equal(previous[..., None], ["", *INNER_SENTENCE_OPENERS]), axis=-1)
+        lower = tf.strings.lower(tokens, encoding="utf-8")
+        output_number = tf.strings.regex_full_match(tokens, digits)
+        output_name = (tf.strings.regex_full_match(tokens, r"\p{Lu}.*") & ~opens & ~output_number
+                       & in_source_vocabulary(lower))
+        # Letters and digits only: "Tom" is in a source that holds "Tom'" (the tokenizer's "Tom's").
+        bare = lambda words: tf.strings.regex_replace(tf.strings.lower(words, encoding="utf-8"),  # noqa: E731
+                                                      r"[^\pL\pN]+", "")
+        in_source = tf.reduce_any(tf.equal(bare(tokens)[:, :, None], bare(source)[:, None, :]), axis=-1)
+        replacement = tf.strings.regex_replace(attended, r"['’]+$", "")
+        if glossary is not None:
+            translated = tf.gather(glossary.translate(source), aligned, batch_dims=1)
+            replacement = tf.where(tf.equal(translated, ""), replacement, translated)
+        swap = ((output_number & tf.gather(source_number, aligned, batch_dims=1))
+                | (output_name & tf.gather(source_name, aligned, batch_dims=1)))
+        swap = swap & ~in_source & tf.not_equal(ids, unknown_id)
+        return tf.where(swap, replacement, tokens)
+
+    return rewrite
+
+
 class CasedBigrams:
     """`truecasing_tables`' bigram lines as a lookup layer, and the `rewrite_tokens` that applies them."""
 

@@ -4,6 +4,7 @@ Everything else (the commands, model directories, training set-up, serving) is t
 runner's (`apps.common`). Module level imports no TensorFlow: `fit` may run on JAX.
 """
 
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -206,7 +207,8 @@ class TranslationTask(Task):
                          (Luong et al. 2015);
             "suppress"   never emitted.
         With "copy" or "copy-any", a glossary in `vocabularies` translates a copied word that the
-        source vocabulary lacks (casing.py).
+        source vocabulary lacks (casing.py); and with the config's "keep_names", a number or a
+        name the model put in place of the source's own is given back (`casing.give_back_names`).
         """
         from apps.common.serving import TEXT, SequenceServer, capitalize_first
         from apps.translate.casing import (
@@ -214,6 +216,7 @@ class TranslationTask(Task):
             Glossary,
             capitalize_sentence_starts,
             copy_unknown_words,
+            give_back_names,
             unknown_only_at_copyable_words,
         )
         from apps.translate.model import PAD_ID
@@ -228,6 +231,7 @@ class TranslationTask(Task):
         glossary = Glossary(vocabularies[GLOSSARY], vocabularies["source"]) if copy and GLOSSARY in vocabularies \
             else None
         bigrams = CasedBigrams(vocabularies[CASED_BIGRAMS]) if cased and CASED_BIGRAMS in vocabularies else None
+        names = copy and cased and config.get("keep_names")
         return SequenceServer(
             model,
             _preprocess(source_vectorizer, start_id),
@@ -241,6 +245,7 @@ class TranslationTask(Task):
             preprocess_layers=[source_vectorizer, *(layer.lookup for layer in (glossary, bigrams) if layer)],
             suppressed_ids=(PAD_ID, start_id) if copy else (PAD_ID, unknown_id, start_id),  # never outputs
             rewrite_tokens=_rewrites(copy_unknown_words(unknown_id, glossary=glossary) if copy else None,
+                                     give_back_names(unknown_id, source_vectorizer, glossary=glossary) if names else None,
                                      bigrams.rewrite(unknown_id) if bigrams else None,
                                      capitalize_sentence_starts() if cased else None),
             constrain_step=unknown_only_at_copyable_words(unknown_id) if policy == "copy" else None,
@@ -333,11 +338,16 @@ class TranslationTask(Task):
             parser.add_argument("--unknown-words", choices=UNKNOWN_WORDS, default="copy",
                                 help="copy: a rare output word becomes the unknown source word it attends to; "
                                 "copy-any: copy wherever the model outputs [UNK]; suppress: never output [UNK]")
-            parser.add_argument("--data", help="the model's training data (default: what its config.json names)")
+            parser.add_argument("--data", help="the training data to take the cased forms from (default: keep the "
+                                "directory's; a directory without them: what its config.json names)")
             parser.add_argument("--glossary", choices=("freedict", "none"),
                                 help="freedict: translate unknown source words with FreeDict's English-French "
                                 "glossary (GPL-2+, `make data` fetches it); none: remove the glossary "
                                 "(default: keep what the directory has)")
+            parser.add_argument("--keep-names", action=argparse.BooleanOptionalAction,
+                                help="give back a number or a name the model put in place of the source's own "
+                                "(\"à Boston\" for \"to Kobe\"; casing.give_back_names; default: keep what the "
+                                "directory has)")
 
         return {"upgrade": ("give a model directory of an older version its cased vocabulary, or a glossary, "
                             "and re-export it",
@@ -366,11 +376,15 @@ def _upgrade(runner, args):
     directory = runner.model_directory(args)
     config = directory.config()
     training = config.get("training", {})
-    data = args.data or training.get("data", "bundled")
-    pairs = load_translation_pairs(data, "train", max_words=training.get("max_words", 40))
-    vocabularies = {name: words for name, words in directory.vocabularies().items() if name != CASED_BIGRAMS}
-    vocabularies.update(truecasing_tables(vocabularies["target"], [french for _, french in pairs]))
+    vocabularies = directory.vocabularies()
+    if CASED_VOCABULARY not in vocabularies or args.data:  # a directory's own cased forms are kept
+        data = args.data or training.get("data", "bundled")
+        pairs = load_translation_pairs(data, "train", max_words=training.get("max_words", 40))
+        vocabularies.pop(CASED_BIGRAMS, None)
+        vocabularies.update(truecasing_tables(vocabularies["target"], [french for _, french in pairs]))
     config = {**config, "unknown_words": args.unknown_words}
+    if args.keep_names is not None:
+        config["keep_names"] = args.keep_names
     if args.glossary == "freedict":
         entries = vocabularies[GLOSSARY] = glossary_entries(load_translation_pairs("freedict", "train"))
         config["glossary"] = f"FreeDict English-French, training split: {len(entries)} one-word headwords"
@@ -383,7 +397,8 @@ def _upgrade(runner, args):
     glossary = f"; glossary: {len(vocabularies[GLOSSARY])} entries" if GLOSSARY in vocabularies else ""
     print(f"{directory.path}: {changed} of {len(cased)} target words have a cased form, "
           f"{len(vocabularies.get(CASED_BIGRAMS, []))} another after a given word; "
-          f"unknown words: {args.unknown_words}{glossary}", file=sys.stderr)
+          f"unknown words: {args.unknown_words}{glossary}; names kept: {bool(config.get('keep_names'))}",
+          file=sys.stderr)
     return 0
 
 

@@ -109,6 +109,28 @@ def test_a_model_with_a_glossary_exports_and_runs_without_our_code(trained, tmp_
     assert run_saved_model_without_project_code(script, tmp_path / "exported", json.dumps(sentences)) == expected
 
 
+def test_upgrade_keeps_the_cased_forms_and_switches_names_on_and_off(trained, tmp_path):
+    from apps.translate.task import TranslationTask
+
+    shutil.copytree(trained, tmp_path / "model")
+    model = tmp_path / "model"
+    before = {p.name: p.read_bytes() for p in model.glob("*_vocabulary.txt")}
+    assert main(["upgrade", "--model-dir", str(model), "--keep-names"]) == 0
+    assert json.loads((model / "config.json").read_text())["keep_names"] is True
+    assert {p.name: p.read_bytes() for p in model.glob("*_vocabulary.txt")} == before  # no table recomputed
+    directory = TranslationTask().directory(model)
+    sentences = ["Number 7 is here.", "I am cold."]
+    expected = [t.decode() for t in directory.load_serving().signatures["serving_default"](
+        text=tf.constant(sentences))["text"].numpy()]
+    script = """
+        out = loaded.signatures["serving_default"](text=tf.constant(json.loads(sys.argv[2])))
+        print(json.dumps([t.decode() for t in out["text"].numpy()]))
+    """
+    assert run_saved_model_without_project_code(script, model / "serving", json.dumps(sentences)) == expected
+    assert main(["upgrade", "--model-dir", str(model), "--no-keep-names"]) == 0
+    assert json.loads((model / "config.json").read_text())["keep_names"] is False
+
+
 def test_translating_from_the_command_line_does_not_import_keras(trained):
     # TensorFlow imports all of Keras (and matplotlib) at its own import unless told not to; a
     # translation only runs the SavedModel, and that second and a half is a third of the command's

@@ -11,6 +11,7 @@ from apps.translate.casing import (
     capitalize_sentence_starts,
     copy_unknown_words,
     copyable_source_words,
+    give_back_names,
     glossary_entries,
     names_and_numbers_kept,
     truecasing_tables,
@@ -155,3 +156,34 @@ def test_the_glossary_translates_unknown_copied_words_but_not_names():
     out = rewrite(ids, tf.fill([1, 5], "[UNK]"), {"attention": tf.constant(attention)}, {"source_tokens": source})
     # A name stays (even opening the sentence); a place and a month are translated, as is a common word.
     assert [t.decode() for t in out.numpy()[0]] == ["Jack", "Afrique", "septembre", "gare", "Bob"]
+
+
+def test_a_name_or_number_put_in_place_of_the_sources_own_is_given_back():
+    source = tf.constant([["I", "went", "to", "Kobe", "with", "Tom'", "in", "1990", "by", "train", "."]])
+    source_vocabulary = ["", "[UNK]", "i", "went", "to", "with", "tom", "in", "by", "train", ".", "boston", "mary",
+                         "africa"]
+    glossary = Glossary(["africa\tAfrique"], source_vocabulary)
+    from datasets.vocabulary import vectorizer_from_vocabulary
+
+    rewrite = give_back_names(1, vectorizer_from_vocabulary(source_vocabulary), glossary=glossary)
+    #         output token, the source word it attends to most
+    steps = [("Je", 0), ("suis", 1), ("allé", 2), ("à", 2), ("Boston", 3),   # a name for another name: given back
+             ("avec", 4), ("Mary", 9),                                       # attends "train", no name: kept
+             ("Tom", 5),                                                     # in the source ("Tom's"): kept
+             ("en", 6), ("7", 7),                                            # a number for another: given back
+             ("Londres", 3),                                                 # English does not write it so: kept
+             ("24", 5), ("Boston", 7), (".", 10)]                            # no number for a name, no name for one
+    attention = np.zeros((1, len(steps), 11), np.float32)
+    for row, (_, word) in enumerate(steps):
+        attention[0, row, word] = 1.0
+    tokens = tf.constant([[token for token, _ in steps]])
+    ids = tf.fill([1, len(steps)], 5)
+    out = rewrite(ids, tokens, {"attention": tf.constant(attention)}, {"source_tokens": source}).numpy()[0]
+    assert [t.decode() for t in out] == ["Je", "suis", "allé", "à", "Kobe", "avec", "Mary", "Tom", "en", "1990",
+                                         "Londres", "24", "Boston", "."]
+    # A capital opening the output says nothing (it may be "Tu"): kept, though it attends a name.
+    source = tf.constant([["So", "Kobe", "is", "Kobe"]])
+    attention = tf.constant(np.eye(4, dtype=np.float32)[[1, 2, 3]][None])
+    out = rewrite(tf.fill([1, 3], 5), tf.constant([["Boston", "est", "Boston"]]), {"attention": attention},
+                  {"source_tokens": source}).numpy()[0]
+    assert [t.decode() for t in out] == ["Boston", "est", "Kobe"]
