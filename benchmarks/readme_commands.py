@@ -76,8 +76,8 @@ def make_inputs(folder):
     for name in ("photo.jpg", "more.png", "photos/a.jpg", "photos/b.png"):
         pixels = np.clip(rng.normal(120, 40, (96, 128, 3)).cumsum(axis=1) / 20, 0, 255).astype(np.uint8)
         Image.fromarray(pixels).save(folder / name)
-    # C major broken chords in the chorale's ranges: pitch, onset, duration (quarter notes), voice.
-    notes = [(60 + step, onset, 1.0, 0) for onset, step in enumerate((12, 16, 19, 24))]
+    # A C major arpeggio in the soprano's range: pitch, onset, duration (quarter notes), voice.
+    notes = [(60 + step, onset, 1.0, 0) for onset, step in enumerate((0, 4, 7, 12))]
     write_midi(np.array(notes, np.float64), str(folder / "my.mid"), 1, "4/4", "C major", 72, 0, None)
 
 
