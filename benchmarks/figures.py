@@ -96,7 +96,8 @@ EVALUATIONS = (
         Figure(("long_run", "wasserstein", "model (lstm)", "x", "median"), ((_HENON, "{:.3f}"),)),
     ), minutes=0.3),
     Evaluation("python -m apps.dynamics eval --system lotka-volterra", "dynamics, henon-lstm", (
-        Figure(("valid_prediction_time", "model (lstm)", "censored"), ((README, "**{:.0f}**"), (_LOTKA, ", {:.0f} to the horizon"))),
+        Figure(("valid_prediction_time", "model (lstm)", "censored"),
+               ((README, "**{:.0f}**"), (_LOTKA, ", {:.0f} to the horizon"))),
         Figure(("valid_prediction_time", "esn", "censored"), ((README, "reservoir {:.0f}"), (_LOTKA, "], {:.0f} |"))),
         Figure(("long_run", "wasserstein", "model (lstm)", "prey", "median"), ((_LOTKA, "{:.3f}"),)),
     ), minutes=0.3),

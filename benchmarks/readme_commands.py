@@ -107,7 +107,8 @@ def main():
     parser.add_argument("--out", required=True, help="folder for one record per command")
     parser.add_argument("--repo", default=str(REPO), help="the tree whose code and models run the commands "
                                                           "(default: this one; a `git worktree` of another commit)")
-    parser.add_argument("--readme", default=str(REPO / "README.md"), help="whose commands to run (default: this tree's)")
+    parser.add_argument("--readme", default=str(REPO / "README.md"),
+                        help="whose commands to run (default: this tree's)")
     parser.add_argument("--with-eval", action="store_true", help="run the `eval` lines too (minutes each)")
     parser.add_argument("--with-export", action="store_true", help="run the `export` lines too")
     args = parser.parse_args()

@@ -42,10 +42,10 @@ class CaptionSource:
 
     data: str
     scenes: int = 500
-    validation_scenes: int = None
-    image_dir: str = None
-    data_dir: str = None
-    max_images: int = None
+    validation_scenes: int | None = None
+    image_dir: str | None = None
+    data_dir: str | None = None
+    max_images: int | None = None
 
 
 class TrainingSplit(NamedTuple):

@@ -39,9 +39,9 @@ class CompositionRequest:
         seed: int, the sampler's seed.
     """
 
-    primer: str = None
-    metre: str = None
-    key: str = None
+    primer: str | None = None
+    metre: str | None = None
+    key: str | None = None
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0

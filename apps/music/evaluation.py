@@ -27,7 +27,8 @@ def evaluate_melodies(directory, model, pieces, train_pieces, validation_pieces,
     Args:
         directory: the model's `ModelDirectory`; model: its Keras model.
         pieces: the held-out pieces scored; train_pieces, validation_pieces: the n-gram's
-            training pieces and those its order is chosen on.
+            training pieces and those its order is chosen on (`pieces` itself when they are the
+            validation split: its event ids are then not made twice).
         tokens: piece -> its event tokens. samples: tunes composed for the music checks (0: none).
     """
     vocabulary = directory.vocabulary(VOCABULARY)

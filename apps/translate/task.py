@@ -231,7 +231,8 @@ class TranslationTask(Task):
         glossary = Glossary(vocabularies[GLOSSARY], vocabularies["source"]) if copy and GLOSSARY in vocabularies \
             else None
         bigrams = CasedBigrams(vocabularies[CASED_BIGRAMS]) if cased and CASED_BIGRAMS in vocabularies else None
-        names = copy and cased and config.get("keep_names")
+        names = give_back_names(unknown_id, source_vectorizer, glossary=glossary) \
+            if copy and cased and config.get("keep_names") else None
         return SequenceServer(
             model,
             _preprocess(source_vectorizer, start_id),
@@ -245,7 +246,7 @@ class TranslationTask(Task):
             preprocess_layers=[source_vectorizer, *(layer.lookup for layer in (glossary, bigrams) if layer)],
             suppressed_ids=(PAD_ID, start_id) if copy else (PAD_ID, unknown_id, start_id),  # never outputs
             rewrite_tokens=_rewrites(copy_unknown_words(unknown_id, glossary=glossary) if copy else None,
-                                     give_back_names(unknown_id, source_vectorizer, glossary=glossary) if names else None,
+                                     names,
                                      bigrams.rewrite(unknown_id) if bigrams else None,
                                      capitalize_sentence_starts() if cased else None),
             constrain_step=unknown_only_at_copyable_words(unknown_id) if policy == "copy" else None,
@@ -349,8 +350,8 @@ class TranslationTask(Task):
                                 "(\"à Boston\" for \"to Kobe\"; casing.give_back_names; default: keep what the "
                                 "directory has)")
 
-        return {"upgrade": ("give a model directory of an older version its cased vocabulary, or a glossary, "
-                            "and re-export it",
+        return {"upgrade": ("give a model directory of an older version its cased vocabulary, a glossary, or "
+                            "names given back, and re-export it",
                             arguments, _upgrade)}
 
 
