@@ -13,7 +13,8 @@ Two kinds of source (see ../shared/DATA.md):
 
 The music corpora are parsed once with music21 (minutes on 2 cores) and cached as notes
 (`datasets.music.build_cache`), so no training run waits for the parser. The parsing runs in a second
-process while the Debian packages download, after the wheels (music21 is one of them) are installed.
+process each while the Debian packages download, after the wheels (music21 is one of them) are
+installed, all in one pip run.
 
 A second run finds everything in place and does nothing.
 """
@@ -149,8 +150,8 @@ def pending_steps(root=None):
 
 def fetch(root=None, progress=True, debian_files=None, download=None):
     """Installs, extracts and parses whatever is missing; returns the list of steps done ([] when none):
-    the wheels first, then the music corpora parsed in a second process while the Debian packages
-    download and extract.
+    the wheels first (one pip run), then the music corpora parsed in a process each while the Debian
+    packages download and extract.
 
     Args:
         root: path-like, the cache directory; default `cache.cache_dir()`.
@@ -169,14 +170,16 @@ def fetch(root=None, progress=True, debian_files=None, download=None):
 
     ordered = [step for kind in ("pip", "music", "deb") for step in steps if step[0] == kind]
     with tqdm(total=len(ordered), desc="make data", unit="pkg", disable=not progress) as bar:
-        for _, requirement in (step for step in ordered if step[0] == "pip"):
-            bar.set_postfix_str(requirement)
-            pip_install(requirement)
-            bar.update()
+        wheels = [requirement for kind, requirement in ordered if kind == "pip"]
+        if wheels:  # one pip run for all: each run costs pip's start-up and index reads
+            bar.set_postfix_str(f"{len(wheels)} wheels")
+            pip_install(*wheels)
+            bar.update(len(wheels))
         importlib.invalidate_caches()  # the wheels just installed are importable here and in the parser
         parsing = [item for kind, item in ordered if kind == "music"]
-        with concurrent.futures.ProcessPoolExecutor(max_workers=1) if parsing else contextlib.nullcontext() as pool:
-            parsed = [pool.submit(_parse_music, corpus, root) for corpus in parsing]  # one after another
+        with concurrent.futures.ProcessPoolExecutor(max_workers=len(parsing)) if parsing \
+                else contextlib.nullcontext() as pool:
+            parsed = [pool.submit(_parse_music, corpus, root) for corpus in parsing]  # side by side
             for _, files in (step for step in ordered if step[0] == "deb"):
                 bar.set_postfix_str(files.package)
                 extract_debian(files, root, download or apt_download)
@@ -197,10 +200,10 @@ def _parse_music(corpus, root):
     return music.build_cache(corpus, root)
 
 
-def pip_install(requirement):
-    """`pip install --no-deps requirement` into this interpreter's environment."""
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", requirement]
-    _run(command, f"pip could not install {requirement}")
+def pip_install(*requirements):
+    """`pip install --no-deps REQUIREMENT...` into this interpreter's environment."""
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *requirements]
+    _run(command, f"pip could not install {' '.join(requirements)}")
 
 
 def apt_download(package, directory):

@@ -128,7 +128,7 @@ def test_cli_summary_lists_every_corpus(bundled_cache, capsys):
         assert f"\n{name} " in out
 
 
-def test_the_music_corpora_are_parsed_in_a_second_process_while_the_packages_download(tmp_path, tiny_deb,
+def test_the_music_corpora_are_parsed_in_other_processes_while_the_packages_download(tmp_path, tiny_deb,
                                                                                       monkeypatch):
     import os
     import time
@@ -150,10 +150,15 @@ def test_the_music_corpora_are_parsed_in_a_second_process_while_the_packages_dow
             time.sleep(0.05)
         return download(package, directory)
 
+    installs = []
+    monkeypatch.setattr(fetch, "pip_install", lambda *wheels: installs.append(wheels))
     monkeypatch.setattr(music, "build_cache", parse)
-    monkeypatch.setattr(fetch, "pending_steps", lambda root: [("deb", files), ("music", "oneills")])
-    assert fetch.fetch(tmp_path, progress=False, download=slow_download) == [("deb", files), ("music", "oneills")]
-    assert (tmp_path / "oneills.npz").is_file() and cache.is_complete(tmp_path / "fake")
+    steps = [("pip", "a==1"), ("deb", files), ("music", "oneills"), ("pip", "b==2"), ("music", "chorales")]
+    monkeypatch.setattr(fetch, "pending_steps", lambda root: steps)
+    assert fetch.fetch(tmp_path, progress=False, download=slow_download) == steps
+    assert installs == [("a==1", "b==2")]  # one pip run
+    assert (tmp_path / "oneills.npz").is_file() and (tmp_path / "chorales.npz").is_file()
+    assert cache.is_complete(tmp_path / "fake")
     assert int(parser_started.read_text()) != os.getpid()
     monkeypatch.setattr(fetch, "pending_steps", lambda root: [("music", "broken")])
     with pytest.raises(DataError, match="broken: cannot parse"):
