@@ -223,9 +223,7 @@ def give_back_names(unknown_id, source_vectorizer, source_tokens="source_tokens"
         output_name = (tf.strings.regex_full_match(tokens, r"\p{Lu}.*") & ~opens & ~output_number
                        & in_source_vocabulary(lower))
         # Letters and digits only: "Tom" is in a source that holds "Tom'" (the tokenizer's "Tom's").
-        bare = lambda words: tf.strings.regex_replace(tf.strings.lower(words, encoding="utf-8"),  # noqa: E731
-                                                      r"[^\pL\pN]+", "")
-        in_source = tf.reduce_any(tf.equal(bare(tokens)[:, :, None], bare(source)[:, None, :]), axis=-1)
+        in_source = tf.reduce_any(tf.equal(_bare(tokens)[:, :, None], _bare(source)[:, None, :]), axis=-1)
         replacement = tf.strings.regex_replace(attended, r"['’]+$", "")
         if glossary is not None:
             translated = tf.gather(glossary.translate(source), aligned, batch_dims=1)
@@ -236,6 +234,13 @@ def give_back_names(unknown_id, source_vectorizer, source_tokens="source_tokens"
         return tf.where(swap, replacement, tokens)
 
     return rewrite
+
+
+def _bare(words):
+    """Words lower-cased, with their letters and digits only."""
+    import tensorflow as tf
+
+    return tf.strings.regex_replace(tf.strings.lower(words, encoding="utf-8"), r"[^\pL\pN]+", "")
 
 
 class CasedBigrams:
