@@ -93,8 +93,9 @@ def run_one(argv, inputs, stdin_files, repo=REPO):
         stdin = (Path(scratch) / stdin_files[0]).read_bytes() if stdin_files else None
         environment = {**os.environ, "PYTHONPATH": str(repo)}
         result = subprocess.run([sys.executable, *argv], cwd=scratch, input=stdin, capture_output=True, env=environment)
-        written = sorted((str(p.relative_to(scratch)), digest(p)) for p in Path(scratch).rglob("*")
-                         if p.is_file() and before.get(p) != digest(p))
+        after = {p: digest(p) for p in Path(scratch).rglob("*") if p.is_file()}
+        written = sorted((str(p.relative_to(scratch)), hashed) for p, hashed in after.items()
+                         if before.get(p) != hashed)
     stderr = result.stderr.decode(errors="replace")
     notices = [line for line in stderr.splitlines() if re.match(r"(error|warning): ", line)]
     return "\n".join([f"$ {shlex.join(argv)}", f"exit status {result.returncode}", "--- stdout",

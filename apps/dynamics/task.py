@@ -131,7 +131,8 @@ class DynamicsTask(Task):
     shipped_dir = SHIPPED
     shipped_models = ("lorenz-lstm", "lorenz-gru", "henon-lstm", "lotka-volterra-lstm")
     default_model = "lorenz-lstm"
-    shipped_model_help = "; --system henon: henon-lstm, --system lotka-volterra: lotka-volterra-lstm"
+    system_models = {"lorenz": "lorenz-lstm", "henon": "henon-lstm", "lotka-volterra": "lotka-volterra-lstm"}
+    shipped_model_help = "".join(f"; --system {system}: {model}" for system, model in system_models.items())
     presets = PRESETS
     vocabulary_names = ()
     input_name = "window"
@@ -297,7 +298,7 @@ class DynamicsTask(Task):
     def shipped_model_for(self, args):
         """--system names the shipped LSTM of that system (forecast's `args.system`, eval's `args.data`)."""
         system = getattr(args, "system", None) or getattr(args, "data", None)
-        return f"{system}-lstm" if f"{system}-lstm" in self.shipped_models else self.default_model
+        return self.system_models.get(system, self.default_model)
 
     def data_source(self, args, config):
         """`eval` with neither --system nor --data: the model's own system."""

@@ -67,7 +67,7 @@ class MusicTask(Task):
     shipped_dir = SHIPPED
     shipped_models = tuple(STYLES.values())
     default_model = "folk-lstm"
-    shipped_model_help = "; compose --style chorale: chorale-lstm"
+    shipped_model_help = "; compose " + ", ".join(f"--style {style}: {model}" for style, model in STYLES.items())
     presets = PRESETS
     vocabulary_names = (VOCABULARY,)  # event tokens (folk) or the roll's key names (chorale)
     decoding = None  # compose adds its own sampling options: --length counts bars

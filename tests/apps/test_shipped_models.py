@@ -156,6 +156,7 @@ def test_a_system_without_a_shipped_forecaster_keeps_the_default():
     assert task.shipped_model_for(argparse.Namespace(system=None)) == "lorenz-lstm"
     assert task.shipped_model_for(argparse.Namespace(data="my-series.csv")) == "lorenz-lstm"
     assert set(FORECASTERS[system][0] for system in FORECASTERS) <= set(task.shipped_models)
+    assert set(task.system_models.values()) <= set(task.shipped_models)
 
 
 def _dynamics_models():
