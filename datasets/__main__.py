@@ -1,4 +1,4 @@
-"""Command line: `python -m datasets fetch | summary`.
+"""Command line: `python -m datasets fetch | summary | parse-music`.
 
 Errors the user can cause (a missing corpus, a malformed file, a bad argument) print one line on
 stderr and exit with status 2; anything else is a bug and keeps its traceback.
@@ -38,6 +38,14 @@ def main(argv=None):
         description="Loads every bundled corpus and prints a table of examples per split "
                     "(needs `make data`).",
     )
+    parse_music = commands.add_parser(
+        "parse-music", help="parse the bundled music corpora again with music21 (minutes; for maintainers)",
+        description="Parses the bundled music corpora with music21 (installed by `make data`) and rewrites "
+                    "their notes, committed in datasets/parsed_music (or writes them to --into). Needed only "
+                    "after a change to the note encoding (datasets.music.CACHE_VERSION).",
+    )
+    parse_music.add_argument("corpora", nargs="*", metavar="CORPUS", help="chorales, oneills (default: both)")
+    parse_music.add_argument("--into", metavar="DIR", help="write the .npz files here instead")
     args = parser.parse_args(argv)
 
     # Before anything imports TensorFlow, so its start-up banner never reaches the user.
@@ -50,6 +58,13 @@ def main(argv=None):
 
             for name in args.names:
                 print(f"{name}: {fetch_download(name, args.source)}")
+        elif args.command == "parse-music":
+            from datasets import music
+
+            for corpus in args.corpora or music.CORPORA:
+                if corpus not in music.CORPORA:
+                    raise DataError(f"no bundled music corpus {corpus!r}; there are {', '.join(music.CORPORA)}")
+                print(f"{corpus}: {music.build_cache(corpus, args.into, progress=True)}")
         elif args.command == "fetch":
             from datasets import fetch as fetching
 

@@ -11,10 +11,9 @@ Two kinds of source (see ../shared/DATA.md):
     gets the completion marker and is then renamed into place. A rename is atomic, so a corpus
     directory either is complete (marker inside) or is redone by the next run.
 
-The music corpora are parsed once with music21 (minutes on 2 cores) and cached as notes
-(`datasets.music.build_cache`), so no training run waits for the parser. The parsing runs in a second
-process each while the Debian packages download, after the wheels (music21 is one of them) are
-installed, all in one pip run.
+All the packages come in one `apt-get download` run (each run spends about a second reading the
+package lists) and are unpacked two at a time. The music corpora need no step: their parsed notes are
+committed (`datasets.music.PARSED_DIR`).
 
 A second run finds everything in place and does nothing.
 """
@@ -137,27 +136,22 @@ def installed_version(distribution):
 
 
 def pending_steps(root=None):
-    """What `fetch` still has to do, as [(kind, item)]: ("pip", "name==version"),
-    ("deb", DebianFiles) or ("music", corpus name)."""
-    from datasets import music
-
+    """What `fetch` still has to do, as [(kind, item)]: ("pip", "name==version") or ("deb", DebianFiles)."""
     root = Path(root) if root else cache.cache_dir()
     steps = [("pip", f"{n}=={v}") for n, v in data_requirements() if installed_version(n) != v]
     steps += [("deb", d) for d in DEBIAN_FILES if not cache.is_complete(root / d.target)]
-    steps += [("music", c) for c in music.CORPORA if not music.cache_path(c, root).is_file()]
     return steps
 
 
 def fetch(root=None, progress=True, debian_files=None, download=None):
-    """Installs, extracts and parses whatever is missing; returns the list of steps done ([] when none):
-    the wheels first (one pip run), then the music corpora parsed in a process each while the Debian
-    packages download and extract.
+    """Installs and extracts whatever is missing; returns the list of steps done ([] when none): the
+    wheels in one pip run, then the Debian packages (`extract_debian`).
 
     Args:
         root: path-like, the cache directory; default `cache.cache_dir()`.
         progress: bool, show a tqdm progress bar.
         debian_files: sequence of `DebianFiles`, default `DEBIAN_FILES` (tests pass a tiny one).
-        download: callable(package, directory) -> path of the .deb; default `apt_download`.
+        download: callable(packages, directory) -> {package: path of its .deb}; default `apt_download`.
     """
     root = Path(root) if root else cache.cache_dir()
     if debian_files is None:
@@ -168,36 +162,17 @@ def fetch(root=None, progress=True, debian_files=None, download=None):
         return []
     from tqdm import tqdm
 
-    ordered = [step for kind in ("pip", "music", "deb") for step in steps if step[0] == kind]
-    with tqdm(total=len(ordered), desc="make data", unit="pkg", disable=not progress) as bar:
-        wheels = [requirement for kind, requirement in ordered if kind == "pip"]
+    wheels = [item for kind, item in steps if kind == "pip"]
+    debian = [item for kind, item in steps if kind == "deb"]
+    with tqdm(total=len(steps), desc="make data", unit="pkg", disable=not progress) as bar:
         if wheels:  # one pip run for all: each run costs pip's start-up and index reads
             bar.set_postfix_str(f"{len(wheels)} wheels")
             pip_install(*wheels)
             bar.update(len(wheels))
-        importlib.invalidate_caches()  # the wheels just installed are importable here and in the parser
-        parsing = [item for kind, item in ordered if kind == "music"]
-        with concurrent.futures.ProcessPoolExecutor(max_workers=len(parsing)) if parsing \
-                else contextlib.nullcontext() as pool:
-            parsed = [pool.submit(_parse_music, corpus, root) for corpus in parsing]  # side by side
-            for _, files in (step for step in ordered if step[0] == "deb"):
-                bar.set_postfix_str(files.package)
-                extract_debian(files, root, download or apt_download)
-                bar.update()
-            for corpus, result in zip(parsing, parsed, strict=True):
-                bar.set_postfix_str(f"parsing {corpus}")
-                result.result()  # its error, if any, is raised here
-                bar.update()
-    with contextlib.suppress(OSError):  # the scratch parent, now empty
-        (root / ".partial").rmdir()
-    return steps
-
-
-def _parse_music(corpus, root):
-    """`datasets.music.build_cache`, by name in the parsing process."""
-    from datasets import music
-
-    return music.build_cache(corpus, root)
+        if debian:
+            bar.set_postfix_str(f"{len(debian)} Debian packages")
+            extract_debian(debian, root, download or apt_download, done=lambda files: bar.update())
+    return [("pip", w) for w in wheels] + [("deb", d) for d in debian]
 
 
 def pip_install(*requirements):
@@ -206,38 +181,62 @@ def pip_install(*requirements):
     _run(command, f"pip could not install {' '.join(requirements)}")
 
 
-def apt_download(package, directory):
-    """`apt-get download package` into `directory`; returns the .deb's path."""
+def apt_download(packages, directory):
+    """`apt-get download PACKAGE...` into `directory`; returns {package: path of its .deb}."""
     if shutil.which("apt-get") is None:
-        raise DataError(f"apt-get not found: the Debian package {package} needs a Debian or Ubuntu system")
+        raise DataError(f"apt-get not found: the Debian package(s) {' '.join(packages)} need a Debian or Ubuntu "
+                        "system")
+    command = ["apt-get", "download", "-q", *packages]
     try:
-        _run(["apt-get", "download", "-q", package], f"apt-get could not download {package}", cwd=directory)
+        _run(command, f"apt-get could not download {' '.join(packages)}", cwd=directory)
     except DataError:
         # A fresh machine (CI) may have no package lists yet: refresh them once, then retry.
         if os.geteuid() != 0:
-            raise DataError(f"apt-get could not download {package}: run `apt-get update` as root first") from None
+            raise DataError(f"apt-get could not download {' '.join(packages)}: run `apt-get update` as root "
+                            "first") from None
         _run(["apt-get", "update", "-q"], "apt-get update failed")
-        _run(["apt-get", "download", "-q", package], f"apt-get could not download {package}", cwd=directory)
-    debs = sorted(Path(directory).glob(f"{package}_*.deb"))
-    if not debs:
-        raise DataError(f"apt-get download {package} left no .deb in {directory}")
-    return debs[-1]
+        _run(command, f"apt-get could not download {' '.join(packages)}", cwd=directory)
+    debs = {}
+    for package in packages:
+        found = sorted(Path(directory).glob(f"{package}_*.deb"))
+        if not found:
+            raise DataError(f"apt-get download {package} left no .deb in {directory}")
+        debs[package] = found[-1]
+    return debs
 
 
-def extract_debian(files, root, download=apt_download):
-    """Downloads `files.package`, keeps the files it names, and renames them into place.
+UNPACKERS = 2  # dpkg-deb processes at once: one per core here, and apt-get's download is done by then
+
+
+def extract_debian(debian_files, root, download=apt_download, done=lambda files: None):
+    """Downloads the packages (one `download` call for all), keeps the files each `DebianFiles` names,
+    and renames them into place, a package's directory at a time.
 
     Args:
-        files: `DebianFiles`.
+        debian_files: sequence of `DebianFiles`.
         root: `Path`, the cache directory.
-        download: callable(package, directory) -> path of the .deb.
+        download: callable(packages, directory) -> {package: path of its .deb}.
+        done: callable(DebianFiles), called as each package is in place.
     """
-    final = root / files.target
     scratch_parent = root / ".partial"
     scratch_parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch_parent, prefix=files.package + "-") as scratch:
+    try:
+        with tempfile.TemporaryDirectory(dir=scratch_parent, prefix="debs-") as scratch:
+            debs = download([files.package for files in debian_files], Path(scratch))
+            with concurrent.futures.ThreadPoolExecutor(UNPACKERS) as pool:  # each thread waits on a dpkg-deb
+                for files in pool.map(lambda files: _unpack(files, debs[files.package], root), debian_files):
+                    done(files)
+    finally:
+        with contextlib.suppress(OSError):  # the scratch parent, now empty
+            scratch_parent.rmdir()
+
+
+def _unpack(files, deb, root):
+    """Unpacks one .deb into a scratch directory beside it, moves the files `files` names to a staging
+    directory, marks it complete and renames it to `root / files.target` (atomic); returns `files`."""
+    final = root / files.target
+    with tempfile.TemporaryDirectory(dir=Path(deb).parent, prefix=files.package + "-") as scratch:
         scratch = Path(scratch)
-        deb = download(files.package, scratch)
         unpacked, staging = scratch / "unpacked", scratch / "staging"
         _run(["dpkg-deb", "-x", str(deb), str(unpacked)], f"dpkg-deb could not unpack {deb}")
         source = unpacked / files.subdir
@@ -257,6 +256,7 @@ def extract_debian(files, root, download=apt_download):
             shutil.rmtree(final)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staging, final)
+    return files
 
 
 def _run(command, message, cwd=None):

@@ -16,8 +16,10 @@ Bundled corpora (music21's corpus, BSD-3; see its licence file for some encoding
   chorales  the 371 four-voice Bach chorales of `music21.corpus.chorales.Iterator()`; key: the
             chorale's catalogue number.
   oneills   O'Neill's "Music of Ireland" (1850), 2,009 one-line ABC tunes; key: file and tune number.
-Parsing with music21 is slow (one to two minutes per corpus), so `make data` does it once and
-caches the notes as .npz in the cache directory (`build_cache`); the loaders only read that.
+Parsing with music21 takes minutes (the O'Neill ABC files about 5 on one core), so the parsed notes
+of both corpora are committed beside this module (`PARSED_DIR`, 470 KB of .npz) and the loaders only
+read those; `python -m datasets parse-music` parses the corpora again and rewrites them
+(`build_cache`), which a change to the encoding needs (with `CACHE_VERSION` bumped).
 
 Example:
     >>> piece = load_music("chorales", "train")[0]
@@ -33,13 +35,14 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets import cache
-from datasets.errors import DataError, FormatError, MissingCorpusError
+from datasets.errors import DataError, FormatError
 from datasets.splits import SPLITS, check_split, split_of
 
 CORPORA = ("chorales", "oneills")
 NOTE_FIELDS = ("pitch", "step", "duration", "voice")
-CACHE_VERSION = 3  # bump when the encoding changes, so old caches are parsed again
+CACHE_VERSION = 3  # bump when the encoding changes, then `python -m datasets parse-music`
+# music21's parse of the bundled corpora (pinned in setup.cfg), committed: see the module docstring.
+PARSED_DIR = Path(__file__).resolve().parent / "parsed_music"
 MIDI_SUFFIXES = (".mid", ".midi")
 
 Piece = collections.namedtuple("Piece", ["key", "title", "notes", "tonality", "metre", "bars"],
@@ -78,15 +81,16 @@ def split_counts(corpus):
     return {split: counts["pieces"] for split, counts in music_report(corpus).items()}
 
 
-def cache_path(corpus, root=None):
-    """Where the parsed notes of a bundled corpus are cached (under `root`, default the cache dir)."""
-    return Path(root or cache.cache_dir()) / "music" / f"{corpus}-v{CACHE_VERSION}.npz"
+def parsed_path(corpus, directory=None):
+    """Where the parsed notes of a bundled corpus are (in `directory`, default `PARSED_DIR`)."""
+    return Path(directory or PARSED_DIR) / f"{corpus}-v{CACHE_VERSION}.npz"
 
 
-def build_cache(corpus, root=None, progress=False):
-    """Parses a bundled corpus with music21 and writes its cache (atomically); returns the path."""
+def build_cache(corpus, directory=None, progress=False):
+    """Parses a bundled corpus with music21 and writes its notes (atomically) to
+    `parsed_path(corpus, directory)`; returns that path."""
     pieces = list(_parse_chorales(progress) if corpus == "chorales" else _parse_oneills(progress))
-    path = cache_path(corpus, root)
+    path = parsed_path(corpus, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     notes = np.concatenate([p.notes for p in pieces]) if pieces else np.zeros((0, 4), np.float32)
     starts = np.cumsum([0] + [len(p.notes) for p in pieces])
@@ -100,7 +104,7 @@ def build_cache(corpus, root=None, progress=False):
 def _argument(source):
     source = os.fspath(source)
     if source in CORPORA:
-        return (source, str(cache_path(source)))
+        return (source, str(parsed_path(source)))
     path = Path(source)
     if path.is_dir():
         files = tuple((str(p), p.stat().st_mtime_ns) for p in sorted(path.rglob("*"))
@@ -117,8 +121,9 @@ def _load(source):
     if source[0] == "midi":
         return tuple(_parse_midi(source[1], [Path(f) for f, _ in source[2]]))
     path = Path(source[1])
-    if not path.is_file():  # parsing takes minutes: `make data` does it once, not a training run
-        raise MissingCorpusError(source[0], f"no parsed notes at {path}")
+    if not path.is_file():  # parsing takes minutes: done once, not by a training run
+        raise DataError(f"no parsed notes of {source[0]} at {path}: run `make data`, then "
+                        f"`python -m datasets parse-music {source[0]}`")
     with np.load(path) as data:
         notes, starts, meta = data["notes"], data["starts"], json.loads(str(data["meta"]))
     return tuple(Piece(key, title, notes[starts[i]:starts[i + 1]], tonality, metre, tuple(bars))
@@ -175,10 +180,10 @@ def score_context(score):
     return tonality, metre, tuple(start for start in starts if start > 0)
 
 
-def _bar(total, progress, desc):
+def _bar(total, progress, desc, unit="piece"):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="piece", disable=not progress)
+    return tqdm(total=total, desc=desc, unit=unit, disable=not progress)
 
 
 def _parse_chorales(progress):
@@ -202,7 +207,7 @@ def _parse_oneills(progress):
 
     files = [str(path) for path in sorted(corpus.getComposer("oneills1850"))]
     workers = min(len(files), os.cpu_count() or 1)
-    with _bar(len(files), progress, "parsing O'Neill's tunes (files)") as bar, \
+    with _bar(len(files), progress, "parsing O'Neill's tunes", unit="file") as bar, \
             ProcessPoolExecutor(workers) as pool:
         for pieces in pool.map(_oneills_file, files):  # results come back in file order
             yield from pieces

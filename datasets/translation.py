@@ -399,13 +399,13 @@ def _modern_drop_reason(english, french, reserved):
 def _older_english(_cache_dir):
     """Every English text of bible (all versions), wesnoth and tuxpaint, normalised, lower-cased,
     of at least `MODERN_MIN_WORDS` words: whatever their split, the modern corpus leaves them out."""
-    texts = []
+    # The extracted corpora first: when one is missing, that error comes before a second of Bible reading.
+    texts = [m.english for path in wesnoth_catalogs() for m in read_mo(path)]
+    texts += [read_stamp_caption(path)[0] for path in sorted(tuxpaint_stamps_dir().rglob("*.txt"))]
     with sqlite3.connect(f"file:{bible_db_path()}?mode=ro", uri=True) as db:
         rows = db.execute(f"SELECT vText FROM bible WHERE bbName IN ({','.join('?' * len(BIBLE_ENGLISH))})",
                           tuple(BIBLE_ENGLISH))
         texts += [clean_verse(text) for (text,) in rows]
-    texts += [m.english for path in wesnoth_catalogs() for m in read_mo(path)]
-    texts += [read_stamp_caption(path)[0] for path in sorted(tuxpaint_stamps_dir().rglob("*.txt"))]
     texts = (normalize(text).lower() for text in texts)
     return frozenset(text for text in texts if word_count(text) >= MODERN_MIN_WORDS)
 

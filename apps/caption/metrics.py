@@ -149,7 +149,7 @@ def coco_tokens(text):
     return " ".join(_COCO_TOKEN.findall(text.lower()))
 
 
-def coco_caption_scores(hypotheses, references):
+def coco_caption_scores(hypotheses, references, meteor=True):
     """BLEU-1..4, METEOR and CIDEr-D as captioning papers report them (the coco-caption scorers).
 
     The scorers of `pycocoevalcap` (Chen et al. 2015, the code behind the COCO and Flickr8k tables of
@@ -158,6 +158,7 @@ def coco_caption_scores(hypotheses, references):
 
     Args:
         hypotheses: list of N str. references: list of N lists of str.
+        meteor: bool, False leaves METEOR out (None): the jar's start-up takes several seconds.
     """
     try:
         from pycocoevalcap.bleu.bleu import Bleu
@@ -168,7 +169,7 @@ def coco_caption_scores(hypotheses, references):
     res = {i: [coco_tokens(hypothesis)] for i, hypothesis in enumerate(hypotheses)}
     bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
     scores = {f"bleu{n}": round(100.0 * float(b), 2) for n, b in enumerate(bleu, start=1)}
-    scores["meteor"] = _meteor(gts, res)
+    scores["meteor"] = _meteor(gts, res) if meteor else None
     scores["cider"] = round(100.0 * float(Cider().compute_score(gts, res)[0]), 2)
     return scores
 

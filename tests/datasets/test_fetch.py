@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from datasets import cache, fetch
+from datasets import cache, downloads, fetch
 from datasets.__main__ import main
 from datasets.errors import DataError
 from datasets.fetch import DebianFiles
@@ -43,25 +43,32 @@ def test_second_fetch_does_nothing(bundled_cache, monkeypatch):
     assert fetch.fetch(progress=False, download=refuse) == []
 
 
-@pytest.fixture
-def tiny_deb(tmp_path):
-    """A two-file Debian package built on the spot, and a `download` that 'fetches' it."""
-    tree = tmp_path / "build"
+def _build_deb(directory, package):
+    """A Debian package with two .txt files and an .ogg, built on the spot; returns its path."""
+    tree = directory / f"build-{package}"
     (tree / "DEBIAN").mkdir(parents=True)
     (tree / "DEBIAN" / "control").write_text(
-        "Package: seqmodels-fake\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: test\n")
+        f"Package: {package}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: test\n")
     (tree / "usr/share/fake/sub").mkdir(parents=True)
     (tree / "usr/share/fake/sub/keep.txt").write_text("kept\n")
     (tree / "usr/share/fake/top.txt").write_text("top\n")
     (tree / "usr/share/fake/skip.ogg").write_text("not kept\n")
-    deb = tmp_path / "seqmodels-fake_1.0_all.deb"
+    deb = directory / f"{package}_1.0_all.deb"
     subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(tree), str(deb)], check=True,
                    capture_output=True)
+    return deb
+
+
+@pytest.fixture
+def tiny_deb(tmp_path):
+    """Two tiny Debian packages, the `DebianFiles` of the first, and a `download` that 'fetches' them
+    and records each call's packages."""
+    debs = {name: _build_deb(tmp_path, name) for name in ("seqmodels-fake", "seqmodels-fake-two")}
     downloads = []
 
-    def download(package, directory):
-        downloads.append(package)
-        return Path(shutil.copy(deb, directory))
+    def download(packages, directory):
+        downloads.append(list(packages))
+        return {package: Path(shutil.copy(debs[package], directory)) for package in packages}
 
     files = DebianFiles("seqmodels-fake", "usr/share/fake", ("*.txt",), "fake")
     return files, download, downloads
@@ -77,14 +84,14 @@ def test_extraction_is_atomic_idempotent_and_redone_when_unmarked(tmp_path, tiny
     assert cache.is_complete(target)
 
     assert fetch.fetch(root, progress=False, debian_files=[files], download=download) == []
-    assert downloads == ["seqmodels-fake"]  # the second run downloaded nothing
+    assert downloads == [["seqmodels-fake"]]  # the second run downloaded nothing
 
     # An interrupted run: the directory is there but has no marker (and a stray half file).
     (target / cache.COMPLETE_MARKER).unlink()
     (target / "half-written.txt").write_text("x")
     assert fetch.fetch(root, progress=False, debian_files=[files], download=download) == [("deb", files)]
     assert cache.is_complete(target) and not (target / "half-written.txt").exists()
-    assert downloads == ["seqmodels-fake"] * 2
+    assert downloads == [["seqmodels-fake"]] * 2
 
 
 def test_patterns_match_the_path_under_subdir(tmp_path, tiny_deb):
@@ -104,18 +111,19 @@ def test_every_modern_package_keeps_its_copyright(bundled_cache):
 def test_failed_download_leaves_nothing_that_looks_complete(tmp_path, tiny_deb):
     files, _, _ = tiny_deb
 
-    def broken(package, directory):
+    def broken(packages, directory):
         (Path(directory) / "partial.deb").write_bytes(b"!<arch>")
-        raise DataError(f"apt-get could not download {package}")
+        raise DataError(f"apt-get could not download {' '.join(packages)}")
 
     with pytest.raises(DataError, match="seqmodels-fake"):
         fetch.fetch(tmp_path, progress=False, debian_files=[files], download=broken)
     assert not (tmp_path / "fake").exists()
-    assert not list((tmp_path / ".partial").iterdir())
+    assert not (tmp_path / ".partial").exists()
 
 
 def test_cli_missing_corpus_is_one_line_naming_make_data(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv(cache.ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(downloads.ENV_VAR, str(tmp_path))  # nothing downloaded either (and nothing to read)
     assert main(["summary"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "make data" in err[0]
@@ -128,38 +136,24 @@ def test_cli_summary_lists_every_corpus(bundled_cache, capsys):
         assert f"\n{name} " in out
 
 
-def test_the_music_corpora_are_parsed_in_other_processes_while_the_packages_download(tmp_path, tiny_deb,
-                                                                                      monkeypatch):
-    import os
-    import time
-
-    from datasets import music
-
-    files, download, _ = tiny_deb
-    parser_started = tmp_path / "parser-started"
-
-    def parse(corpus, root):  # the stand-in parser (the child is forked: it runs this one)
-        parser_started.write_text(str(os.getpid()))
-        if corpus == "broken":
-            raise DataError("broken: cannot parse")
-        (Path(root) / f"{corpus}.npz").write_text("notes")
-
-    def slow_download(package, directory):
-        deadline = time.time() + 30
-        while not parser_started.exists() and time.time() < deadline:  # the parser runs meanwhile
-            time.sleep(0.05)
-        return download(package, directory)
-
+def test_the_wheels_come_in_one_pip_run_and_the_packages_in_one_download(tmp_path, tiny_deb, monkeypatch):
+    files, download, downloads = tiny_deb
+    second = DebianFiles("seqmodels-fake-two", "usr/share/fake", ("sub/*",), "fake-two")
     installs = []
     monkeypatch.setattr(fetch, "pip_install", lambda *wheels: installs.append(wheels))
-    monkeypatch.setattr(music, "build_cache", parse)
-    steps = [("pip", "a==1"), ("deb", files), ("music", "oneills"), ("pip", "b==2"), ("music", "chorales")]
+    steps = [("pip", "a==1"), ("deb", files), ("pip", "b==2"), ("deb", second)]
     monkeypatch.setattr(fetch, "pending_steps", lambda root: steps)
-    assert fetch.fetch(tmp_path, progress=False, download=slow_download) == steps
-    assert installs == [("a==1", "b==2")]  # one pip run
-    assert (tmp_path / "oneills.npz").is_file() and (tmp_path / "chorales.npz").is_file()
-    assert cache.is_complete(tmp_path / "fake")
-    assert int(parser_started.read_text()) != os.getpid()
-    monkeypatch.setattr(fetch, "pending_steps", lambda root: [("music", "broken")])
-    with pytest.raises(DataError, match="broken: cannot parse"):
-        fetch.fetch(tmp_path, progress=False)
+    assert fetch.fetch(tmp_path, progress=False, download=download) == [steps[0], steps[2], steps[1], steps[3]]
+    assert installs == [("a==1", "b==2")]
+    assert downloads == [["seqmodels-fake", "seqmodels-fake-two"]]
+    assert cache.is_complete(tmp_path / "fake") and cache.is_complete(tmp_path / "fake-two")
+    assert sorted(p.name for p in (tmp_path / "fake-two").rglob("*.txt")) == ["keep.txt"]
+    assert not (tmp_path / ".partial").exists()
+
+
+def test_a_package_that_cannot_be_unpacked_is_named_and_the_others_stay_complete(tmp_path, tiny_deb):
+    files, download, _ = tiny_deb
+    empty = DebianFiles("seqmodels-fake-two", "usr/share/fake", ("*.wav",), "nothing")
+    with pytest.raises(DataError, match="seqmodels-fake-two has no files matching"):
+        fetch.fetch(tmp_path, progress=False, debian_files=[empty, files], download=download)
+    assert cache.is_complete(tmp_path / "fake") and not (tmp_path / "nothing").exists()

@@ -26,7 +26,7 @@ KNOWN_SPLITS = [
 
 @pytest.mark.parametrize("corpus", sorted(EXPECTED_PIECES))
 def test_bundled_pieces_per_split_and_no_leak(corpus):
-    assert music.cache_path(corpus).is_file(), "the parsed-notes cache is missing: run `make data`"
+    assert music.parsed_path(corpus).is_file(), "the committed parse is missing: python -m datasets parse-music"
     report = music_report(corpus)
     assert {split: report[split]["pieces"] for split in SPLITS} == EXPECTED_PIECES[corpus]
     keys = {s: [p.key for p in load_music(corpus, s)] for s in SPLITS}
@@ -93,3 +93,25 @@ def test_pieces_keep_their_key_metre_and_bar_lines():
     tune = next(p for p in load_music("oneills", "train") if p.key == "oneills:0001-0050/1")
     assert (tune.tonality, tune.metre) == ("G minor", "2/4") and tune.bars[:2] == (2.0, 4.0)
     assert music.Piece("k", "t", np.zeros((0, 4))).tonality == ""  # the new fields have defaults
+
+
+def test_the_committed_notes_are_music21s_parse_of_the_corpus():
+    """A sample parsed again here (the first chorales, the smallest O'Neill files) equals the committed
+    notes, so a change to the encoding or to music21 cannot go unnoticed (python -m datasets parse-music)."""
+    import itertools
+
+    from music21 import corpus
+
+    files = sorted(corpus.getComposer("oneills1850"), key=lambda path: path.stat().st_size)[:3]
+    reparsed = {
+        "chorales": list(itertools.islice(music._parse_chorales(progress=False), 3)),
+        "oneills": [piece for path in files for piece in music._oneills_file(str(path))],
+    }
+    for name, pieces in reparsed.items():
+        committed = {piece.key: piece for split in SPLITS for piece in load_music(name, split)}
+        assert len(pieces) >= 3
+        for piece in pieces:
+            kept = committed[piece.key]
+            np.testing.assert_array_equal(piece.notes, kept.notes)
+            assert (piece.title, piece.tonality, piece.metre, piece.bars) == \
+                (kept.title, kept.tonality, kept.metre, kept.bars), piece.key
