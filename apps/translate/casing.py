@@ -192,7 +192,7 @@ def give_back_names(unknown_id, source_vectorizer, source_tokens="source_tokens"
     most at that step, when that word is itself a number or a name (`copyable_source_words`):
     a number for a number, a name for a name (translated by the glossary where it has an entry
     for names, as a copied unknown word is). A capital opening the output says nothing, and is
-    left alone.
+    left alone, as is an afternoon hour on the 24-hour clock ("2:30" -> "14 h 30").
 
     Args:
         unknown_id: the target vocabulary's [UNK] id (a copied word is not rewritten again).
@@ -230,10 +230,23 @@ def give_back_names(unknown_id, source_vectorizer, source_tokens="source_tokens"
             replacement = tf.where(tf.equal(translated, ""), replacement, translated)
         swap = ((output_number & tf.gather(source_number, aligned, batch_dims=1))
                 | (output_name & tf.gather(source_name, aligned, batch_dims=1)))
-        swap = swap & ~in_source & tf.not_equal(ids, unknown_id)
+        swap = swap & ~in_source & ~_afternoon_hour(tokens, attended) & tf.not_equal(ids, unknown_id)
         return tf.where(swap, replacement, tokens)
 
     return rewrite
+
+
+def _afternoon_hour(tokens, attended):
+    """(B, L) bool: the token is the 24-hour clock's form of the attended English hour, before "h" or
+    "heure(s)" ("2:30" -> "14 h 30"): French writes the afternoon so, and it is a translation."""
+    import tensorflow as tf
+
+    hours = [str(hour) for hour in range(1, 13)]
+    afternoon = [str(hour + 12) for hour in range(1, 13)]
+    after = tf.pad(tokens[:, 1:], [[0, 0], [0, 1]])
+    same_hour = tf.equal(attended[..., None], hours) & tf.equal(tokens[..., None], afternoon)
+    return tf.reduce_any(same_hour, axis=-1) & tf.reduce_any(tf.equal(after[..., None], ["h", "heure", "heures"]),
+                                                             axis=-1)
 
 
 def _bare(words):

@@ -187,3 +187,11 @@ def test_a_name_or_number_put_in_place_of_the_sources_own_is_given_back():
     out = rewrite(tf.fill([1, 3], 5), tf.constant([["Boston", "est", "Boston"]]), {"attention": attention},
                   {"source_tokens": source}).numpy()[0]
     assert [t.decode() for t in out] == ["Boston", "est", "Kobe"]
+    # French writes 2:30 pm "14 h 30": an afternoon hour before "h" is a translation, kept; one not
+    # before "h", or 12 hours off another hour, is given back.
+    source = tf.constant([["at", "2", ":", "30", "or", "9"]])
+    steps = [("à", 0), ("14", 1), ("h", 2), ("30", 3), ("ou", 4), ("14", 1), ("ou", 4), ("17", 1), ("h", 5)]
+    attention = tf.constant(np.eye(6, dtype=np.float32)[[word for _, word in steps]][None])
+    out = rewrite(tf.fill([1, len(steps)], 5), tf.constant([[token for token, _ in steps]]), {"attention": attention},
+                  {"source_tokens": source}).numpy()[0]
+    assert [t.decode() for t in out] == ["à", "14", "h", "30", "ou", "2", "ou", "2", "h"]
