@@ -4,6 +4,7 @@ test of a real threaded server."""
 
 import io
 import json
+import os
 import shutil
 import statistics
 import threading
@@ -291,9 +292,12 @@ def test_the_command_lines_errors_are_one_line(capsys, tmp_path):
     assert run(main, ["--port", "70000"]) == 2
 
 
-# --- load: 200 requests from 8 clients on a real threaded server -----------------------------------
+# --- load: requests from 8 clients on a real threaded server ---------------------------------------
 
-LOAD_REQUESTS, CLIENTS, LOAD_SECONDS = 200, 8, 420
+# 64 requests in `make test` (8 of each kind); the README's latency table is measured with
+# EXPLORE_LOAD_REQUESTS=200.
+LOAD_REQUESTS = int(os.environ.get("EXPLORE_LOAD_REQUESTS", "64"))
+CLIENTS, LOAD_SECONDS = 8, 420
 
 
 def load_requests():
@@ -320,7 +324,7 @@ def send(base, path, body, is_form):
         return response.status, response.headers, response.read()
 
 
-def test_200_requests_from_8_clients_get_answers_and_latencies_are_reported(capsys):
+def test_requests_from_8_clients_get_answers_and_latencies_are_reported(capsys):
     mix = load_requests()
     with running_server(create_app(shared_models())) as base:
         for _, path, body, is_form in mix:  # each model loads once before the clock starts
