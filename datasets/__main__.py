@@ -42,7 +42,7 @@ def main(argv=None):
         "parse-music", help="parse the bundled music corpora again with music21 (minutes; for maintainers)",
         description="Parses the bundled music corpora with music21 (installed by `make data`) and rewrites "
                     "their notes, committed in datasets/parsed_music (or writes them to --into). Needed only "
-                    "after a change to the note encoding (datasets.music.CACHE_VERSION).",
+                    "after a change to the note encoding (datasets.music.ENCODING_VERSION).",
     )
     parse_music.add_argument("corpora", nargs="*", metavar="CORPUS", help="chorales, oneills (default: both)")
     parse_music.add_argument("--into", metavar="DIR", help="write the .npz files here instead")
@@ -61,10 +61,11 @@ def main(argv=None):
         elif args.command == "parse-music":
             from datasets import music
 
+            unknown = sorted(set(args.corpora) - set(music.CORPORA))
+            if unknown:  # before minutes of parsing the others
+                raise DataError(f"no bundled music corpus {unknown[0]!r}; there are {', '.join(music.CORPORA)}")
             for corpus in args.corpora or music.CORPORA:
-                if corpus not in music.CORPORA:
-                    raise DataError(f"no bundled music corpus {corpus!r}; there are {', '.join(music.CORPORA)}")
-                print(f"{corpus}: {music.build_cache(corpus, args.into, progress=True)}")
+                print(f"{corpus}: {music.write_parsed_notes(corpus, args.into, progress=True)}")
         elif args.command == "fetch":
             from datasets import fetch as fetching
 

@@ -19,7 +19,7 @@ Bundled corpora (music21's corpus, BSD-3; see its licence file for some encoding
 Parsing with music21 takes minutes (the O'Neill ABC files about 5 on one core), so the parsed notes
 of both corpora are committed beside this module (`PARSED_DIR`, 470 KB of .npz) and the loaders only
 read those; `python -m datasets parse-music` parses the corpora again and rewrites them
-(`build_cache`), which a change to the encoding needs (with `CACHE_VERSION` bumped).
+(`write_parsed_notes`), which a change to the encoding needs (with `ENCODING_VERSION` bumped).
 
 Example:
     >>> piece = load_music("chorales", "train")[0]
@@ -40,7 +40,7 @@ from datasets.splits import SPLITS, check_split, split_of
 
 CORPORA = ("chorales", "oneills")
 NOTE_FIELDS = ("pitch", "step", "duration", "voice")
-CACHE_VERSION = 3  # bump when the encoding changes, then `python -m datasets parse-music`
+ENCODING_VERSION = 3  # of the note encoding: bump it when that changes, then `python -m datasets parse-music`
 # music21's parse of the bundled corpora (pinned in setup.cfg), committed: see the module docstring.
 PARSED_DIR = Path(__file__).resolve().parent / "parsed_music"
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -83,10 +83,10 @@ def split_counts(corpus):
 
 def parsed_path(corpus, directory=None):
     """Where the parsed notes of a bundled corpus are (in `directory`, default `PARSED_DIR`)."""
-    return Path(directory or PARSED_DIR) / f"{corpus}-v{CACHE_VERSION}.npz"
+    return Path(directory or PARSED_DIR) / f"{corpus}-v{ENCODING_VERSION}.npz"
 
 
-def build_cache(corpus, directory=None, progress=False):
+def write_parsed_notes(corpus, directory=None, progress=False):
     """Parses a bundled corpus with music21 and writes its notes (atomically) to
     `parsed_path(corpus, directory)`; returns that path."""
     pieces = list(_parse_chorales(progress) if corpus == "chorales" else _parse_oneills(progress))
